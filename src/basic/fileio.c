@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Small-file reads under a directory fd; procfs and sysfs files report size 0, so read to EOF. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "string-util.h"
+
+int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, alloc = 0;
+
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+
+	for (;;) {
+		ssize_t k;
+
+		if (alloc - size < 1024) {
+			size_t nalloc = alloc ? alloc * 2 : 4096;
+			char *p;
+
+			if (alloc > max + 1)
+				return -EFBIG;
+			p = realloc(buf, nalloc);
+			if (!p)
+				return -ENOMEM;
+			buf = p;
+			alloc = nalloc;
+		}
+		k = read(fd, buf + size, alloc - size - 1);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		size += (size_t)k;
+		if (size > max)
+			return -EFBIG;
+	}
+	buf[size] = 0;
+	*ret = TAKE_PTR(buf);
+	if (ret_size)
+		*ret_size = size;
+	return 0;
+}
+
+int read_attr_at(int dirfd, const char *path, char *buf, size_t n)
+{
+	_cleanup_free_ char *s = NULL;
+	size_t len;
+	char *nl;
+	int r;
+
+	r = read_full_file_at(dirfd, path, 64 * 1024, &s, NULL);
+	if (r < 0)
+		return r;
+	nl = strchr(s, '\n');
+	if (nl)
+		*nl = 0;
+	strstrip_right(s);
+	len = strlen(s);
+	if (len >= n)
+		return -ENOBUFS;
+	memcpy(buf, s, len + 1);
+	return 0;
+}
+
+int readlink_basename_at(int dirfd, const char *path, char **ret)
+{
+	char target[PATH_MAX];
+	const char *base;
+	ssize_t k;
+	char *s;
+
+	k = readlinkat(dirfd, path, target, sizeof(target) - 1);
+	if (k < 0)
+		return -errno;
+	target[k] = 0;
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (!*base)
+		return -EINVAL;
+	s = strdup(base);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+int open_dir_at(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int opendir_at(int dirfd, const char *path, void **ret)
+{
+	_cleanup_close_ int fd = -EBADF;
+	DIR *d;
+
+	fd = open_dir_at(dirfd, path);
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d)
+		return -errno;
+	TAKE_FD(fd);
+	*ret = d;
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t size)
+{
+	const char *p = data;
+
+	while (size > 0) {
+		ssize_t k = write(fd, p, size);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		size -= (size_t)k;
+	}
+	return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t size,
+			 unsigned mode)
+{
+	_cleanup_free_ char *copy = strdup(path), *tmp = NULL;
+	_cleanup_close_ int fd = -EBADF, parent = -EBADF;
+	const char *dir;
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	dir = dirname(copy);
+	tmp = strdup_printf("%s.tmp.%d", path, (int)getpid());
+	if (!tmp)
+		return -ENOMEM;
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, data, size);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r >= 0 && renameat(dirfd, tmp, dirfd, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	/* the rename itself must reach the disk before we report success */
+	parent = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parent >= 0)
+		(void)fsync(parent);
+	return 0;
+}

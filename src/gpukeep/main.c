@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* gpukeep: the command-line tool. Dispatches to one verb per file (cmd-*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "gk-exit.h"
+#include "log.h"
+#include "macro.h"
+#include "verbs.h"
+
+struct verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct verb verbs[] = {
+	{"inventory", verb_inventory, "GPUs, NVSwitches, driver, module graph and device nodes"},
+	{"holders", verb_holders, "processes holding NVIDIA device files, and what to stop"},
+	{"baseline", verb_baseline, "save the node's expected configuration"},
+	{"validate", verb_validate, "check the node against its baseline"},
+};
+
+static void help(void)
+{
+	printf("usage: gpukeep VERB [OPTIONS]\n\n"
+	       "Keeps the NVIDIA driver on a GPU node in a known, healthy state.\n\nverbs:\n");
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		printf("  %-12s %s\n", verbs[i].name, verbs[i].summary);
+	printf("\n'gpukeep VERB --help' shows a verb's options; man gpukeep(1) has the details.\n"
+	       "exit codes: 0 ok, 1 failed (rolled back), 2 usage, 3 precondition failed (nothing\n"
+	       "changed), 4 failed and not rolled back (the node needs the next remediation "
+	       "rung).\n");
+}
+
+int main(int argc, char **argv)
+{
+	log_set_program("gpukeep");
+	if (argc < 2) {
+		help();
+		return GK_EXIT_USAGE;
+	}
+	if (streq(argv[1], "-h") || streq(argv[1], "--help") || streq(argv[1], "help")) {
+		help();
+		return GK_EXIT_OK;
+	}
+	if (streq(argv[1], "--version")) {
+		printf("gpukeep %s\n", GK_VERSION);
+		return GK_EXIT_OK;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		if (streq(argv[1], verbs[i].name))
+			return verbs[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "gpukeep: unknown verb '%s'; 'gpukeep --help' lists the verbs\n", argv[1]);
+	return GK_EXIT_USAGE;
+}

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One entry point per verb; each parses its own options and returns a gk_exit code. */
+#pragma once
+
+int verb_inventory(int argc, char **argv);
+int verb_holders(int argc, char **argv);
+int verb_baseline(int argc, char **argv);
+int verb_validate(int argc, char **argv);

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Baselines: saved from an inventory, loaded with every field checked (a corrupt baseline must
+ * never validate a node), and compared. Current link speed is not kept: GPUs lower it at idle. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "fileio.h"
+#include "macro.h"
+#include "string-util.h"
+
+void baseline_done(struct gk_baseline *b)
+{
+	for (size_t i = 0; i < b->n_gpus; i++) {
+		free(b->gpus[i].uuid);
+		free(b->gpus[i].model);
+	}
+	free(b->gpus);
+	free(b->driver_version);
+	strv_free(b->nvswitches);
+	strv_free(b->modules);
+	strv_free(b->device_nodes);
+	*b = (struct gk_baseline){};
+}
+
+static char *strdup_or_null(const char *s, bool *oom)
+{
+	char *c;
+
+	if (!s)
+		return NULL;
+	c = strdup(s);
+	if (!c)
+		*oom = true;
+	return c;
+}
+
+static struct gk_baseline_gpu gpu_from_inventory(const struct gk_gpu *g, bool *oom)
+{
+	struct gk_baseline_gpu b = {
+		.bound = streq_ptr(g->pci.driver, "nvidia"),
+		.minor = g->has_info ? g->info.minor : -1,
+		.cur_width = g->pci.link.cur_width,
+		.max_width = g->pci.link.max_width,
+		.max_gts = g->pci.link.max_gts,
+	};
+
+	snprintf(b.pci, sizeof(b.pci), "%s", g->pci.name);
+	b.uuid = strdup_or_null(g->has_info ? g->info.uuid : NULL, oom);
+	b.model = strdup_or_null(g->has_info ? g->info.model : NULL, oom);
+	return b;
+}
+
+/* strv of an empty list is an allocated NULL-terminated array, never NULL */
+static int strv_new_empty(char ***ret)
+{
+	*ret = calloc(1, sizeof(char *));
+	return *ret ? 0 : -ENOMEM;
+}
+
+int baseline_from_inventory(const struct gk_inventory *inv, struct gk_baseline *ret)
+{
+	struct gk_baseline b = {};
+	bool oom = false;
+
+	b.gpus = calloc(inv->n_gpus + 1, sizeof(*b.gpus));
+	if (!b.gpus || strv_new_empty(&b.nvswitches) < 0 || strv_new_empty(&b.modules) < 0 ||
+	    strv_new_empty(&b.device_nodes) < 0)
+		oom = true;
+	for (size_t i = 0; !oom && i < inv->n_gpus; i++)
+		b.gpus[b.n_gpus++] = gpu_from_inventory(&inv->gpus[i], &oom);
+	for (size_t i = 0; !oom && i < inv->n_switches; i++)
+		oom = strv_extend(&b.nvswitches, inv->switches[i].name) < 0;
+	for (char **m = inv->nvidia_modules; !oom && m && *m; m++)
+		oom = strv_extend(&b.modules, *m) < 0;
+	for (size_t i = 0; !oom && i < inv->nodes.n; i++)
+		if (inv->nodes.nodes[i].status == GK_NODE_OK)
+			oom = strv_extend(&b.device_nodes, inv->nodes.nodes[i].path) < 0;
+	b.driver_version = strdup_or_null(inv->driver_version, &oom);
+	if (oom) {
+		baseline_done(&b);
+		return -ENOMEM;
+	}
+	*ret = b;
+	return 0;
+}
+
+static struct json_object *strv_json(char *const *l)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (; a && l && *l; l++)
+		json_object_array_add(a, json_object_new_string(*l));
+	return a;
+}
+
+static struct json_object *int_or_null(int v)
+{
+	return v >= 0 ? json_object_new_int(v) : NULL;
+}
+
+static struct json_object *gpu_json(const struct gk_baseline_gpu *g)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "pci", json_object_new_string(g->pci));
+	json_object_object_add(o, "bound", json_object_new_boolean(g->bound));
+	json_object_object_add(o, "uuid", g->uuid ? json_object_new_string(g->uuid) : NULL);
+	json_object_object_add(o, "model", g->model ? json_object_new_string(g->model) : NULL);
+	json_object_object_add(o, "minor", int_or_null(g->minor));
+	json_object_object_add(o, "current_width", int_or_null(g->cur_width));
+	json_object_object_add(o, "max_width", int_or_null(g->max_width));
+	json_object_object_add(o, "max_gts", g->max_gts > 0 ? json_object_new_double(g->max_gts)
+							    : NULL);
+	return o;
+}
+
+struct json_object *baseline_to_json(const struct gk_baseline *b)
+{
+	struct json_object *o = json_object_new_object(), *gpus = json_object_new_array();
+
+	if (!o || !gpus) {
+		json_object_put(o);
+		json_object_put(gpus);
+		return NULL;
+	}
+	json_object_object_add(o, "schema", json_object_new_string(GK_BASELINE_SCHEMA));
+	json_object_object_add(o, "version", json_object_new_int(GK_BASELINE_VERSION));
+	json_object_object_add(o, "driver_version",
+			       b->driver_version ? json_object_new_string(b->driver_version) : NULL);
+	for (size_t i = 0; i < b->n_gpus; i++)
+		json_object_array_add(gpus, gpu_json(&b->gpus[i]));
+	json_object_object_add(o, "gpus", gpus);
+	json_object_object_add(o, "nvswitches", strv_json(b->nvswitches));
+	json_object_object_add(o, "modules", strv_json(b->modules));
+	json_object_object_add(o, "device_nodes", strv_json(b->device_nodes));
+	return o;
+}
+
+/* Field access with the checks a hand-edited or truncated file needs. */
+struct loader {
+	char *error; /* first problem found, malloc()ed */
+	bool oom;
+};
+
+static void fail(struct loader *l, const char *fmt, ...) _printf_(2, 3);
+static void fail(struct loader *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l->error || l->oom)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&l->error, fmt, ap) < 0) {
+		l->error = NULL;
+		l->oom = true;
+	}
+	va_end(ap);
+}
+
+static struct json_object *field(struct loader *l, struct json_object *o, const char *where,
+				 const char *key, enum json_type type, bool nullable)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v)) {
+		fail(l, "%s: missing field '%s'", where, key);
+		return NULL;
+	}
+	if (!v && nullable)
+		return NULL;
+	if (!json_object_is_type(v, type))
+		fail(l, "%s: field '%s' has the wrong type", where, key);
+	return json_object_is_type(v, type) ? v : NULL;
+}
+
+static char *string_field(struct loader *l, struct json_object *o, const char *where,
+			  const char *key, bool nullable)
+{
+	struct json_object *v = field(l, o, where, key, json_type_string, nullable);
+
+	return v ? strdup_or_null(json_object_get_string(v), &l->oom) : NULL;
+}
+
+static int int_field(struct loader *l, struct json_object *o, const char *where, const char *key,
+		     int min, int max)
+{
+	struct json_object *v = field(l, o, where, key, json_type_int, true);
+	int64_t x;
+
+	if (!v)
+		return -1;
+	x = json_object_get_int64(v);
+	if (x < min || x > max) {
+		fail(l, "%s: field '%s' out of range (%d..%d)", where, key, min, max);
+		return -1;
+	}
+	return (int)x;
+}
+
+static char **strv_field(struct loader *l, struct json_object *o, const char *key)
+{
+	struct json_object *a = field(l, o, "baseline", key, json_type_array, false);
+	char **out = NULL;
+
+	if (strv_new_empty(&out) < 0) {
+		l->oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+		struct json_object *v = json_object_array_get_idx(a, i);
+
+		if (!json_object_is_type(v, json_type_string)) {
+			fail(l, "baseline: %s[%zu] is not a string", key, i);
+			break;
+		}
+		if (strv_extend(&out, json_object_get_string(v)) < 0)
+			l->oom = true;
+	}
+	return out;
+}
+
+static void load_gpu(struct loader *l, struct json_object *o, size_t i, struct gk_baseline_gpu *g)
+{
+	struct json_object *v;
+	char where[32];
+	char *pci;
+
+	snprintf(where, sizeof(where), "gpus[%zu]", i);
+	if (!json_object_is_type(o, json_type_object)) {
+		fail(l, "%s is not an object", where);
+		return;
+	}
+	pci = string_field(l, o, where, "pci", false);
+	if (pci && pci_addr_normalize(pci, g->pci, sizeof(g->pci)) < 0)
+		fail(l, "%s: '%s' is not a PCI address", where, pci);
+	free(pci);
+	v = field(l, o, where, "bound", json_type_boolean, false);
+	g->bound = v && json_object_get_boolean(v);
+	g->uuid = string_field(l, o, where, "uuid", true);
+	g->model = string_field(l, o, where, "model", true);
+	g->minor = int_field(l, o, where, "minor", 0, 253);
+	g->cur_width = int_field(l, o, where, "current_width", 1, 32);
+	g->max_width = int_field(l, o, where, "max_width", 1, 32);
+	v = json_object_object_get_ex(o, "max_gts", &v) ? v : NULL;
+	g->max_gts = v && json_object_is_type(v, json_type_double) ? json_object_get_double(v)
+		   : v && json_object_is_type(v, json_type_int)	    ? (double)json_object_get_int(v)
+								    : 0;
+}
+
+static void load_object(struct loader *l, struct json_object *o, struct gk_baseline *b)
+{
+	struct json_object *v, *gpus;
+
+	v = field(l, o, "baseline", "schema", json_type_string, false);
+	if (v && !streq(json_object_get_string(v), GK_BASELINE_SCHEMA))
+		fail(l, "not a gpukeep baseline (schema '%s')", json_object_get_string(v));
+	v = field(l, o, "baseline", "version", json_type_int, false);
+	if (v && json_object_get_int(v) != GK_BASELINE_VERSION)
+		fail(l, "baseline version %d is not supported (this gpukeep reads version %d)",
+		     json_object_get_int(v), GK_BASELINE_VERSION);
+	if (l->error)
+		return;
+	b->driver_version = string_field(l, o, "baseline", "driver_version", true);
+	gpus = field(l, o, "baseline", "gpus", json_type_array, false);
+	b->gpus = calloc(gpus ? json_object_array_length(gpus) + 1 : 1, sizeof(*b->gpus));
+	if (!b->gpus) {
+		l->oom = true;
+		return;
+	}
+	for (size_t i = 0; gpus && i < json_object_array_length(gpus) && !l->error; i++) {
+		load_gpu(l, json_object_array_get_idx(gpus, i), i, &b->gpus[i]);
+		b->n_gpus++;
+	}
+	b->nvswitches = strv_field(l, o, "nvswitches");
+	b->modules = strv_field(l, o, "modules");
+	b->device_nodes = strv_field(l, o, "device_nodes");
+}
+
+int baseline_load(int dirfd, const char *path, struct gk_baseline *ret, char **ret_error)
+{
+	_cleanup_free_ char *text = NULL;
+	struct json_tokener *tok;
+	struct json_object *o;
+	struct loader l = {};
+	struct gk_baseline b = {};
+	size_t size;
+	int r;
+
+	r = read_full_file_at(dirfd, path, GK_BASELINE_MAX_SIZE, &text, &size);
+	if (r < 0)
+		return r;
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	o = json_tokener_parse_ex(tok, text, (int)size);
+	if (!o)
+		fail(&l, "not valid JSON: %s", json_tokener_error_desc(json_tokener_get_error(tok)));
+	else if (json_tokener_get_parse_end(tok) < size &&
+		 *strstrip(text + json_tokener_get_parse_end(tok)))
+		fail(&l, "not valid JSON: trailing data after the object");
+	else if (!json_object_is_type(o, json_type_object))
+		fail(&l, "not a JSON object");
+	else
+		load_object(&l, o, &b);
+	json_object_put(o);
+	json_tokener_free(tok);
+	if (l.oom || l.error) {
+		baseline_done(&b);
+		if (ret_error && l.error)
+			*ret_error = TAKE_PTR(l.error);
+		free(l.error);
+		return l.oom ? -ENOMEM : -EBADMSG;
+	}
+	*ret = b;
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Validation of a node against its baseline: the check before a node goes back into the pool. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "baseline.h"
+
+struct gk_difference {
+	char *object;  /* a PCI address, a module, a device node, "driver", "gpus" */
+	char *message; /* what was expected and what was found */
+};
+
+struct gk_differences {
+	struct gk_difference *items;
+	size_t n;
+};
+
+/*
+ * Compares the node as it is (@now, from baseline_from_inventory()) with @expected: GPU count,
+ * PCI addresses, binding, UUIDs, PCIe link width and maximum speed, NVSwitches, modules, device
+ * nodes and driver version. Returns 0 and the differences (n == 0: the node matches), or -ENOMEM.
+ * Free with differences_done().
+ */
+int validate_compare(const struct gk_baseline *expected, const struct gk_baseline *now,
+		     struct gk_differences *ret);
+void differences_done(struct gk_differences *d);
+
+/* [{"object": ..., "message": ...}, ...]; NULL on -ENOMEM. */
+struct json_object *differences_to_json(const struct gk_differences *d);
