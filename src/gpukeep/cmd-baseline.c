@@ -5,12 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd-baseline.h"
 #include "fileio.h"
 #include "gk-exit.h"
 #include "log.h"
+#include "node.h"
 #include "output.h"
-#include "root.h"
 #include "string-util.h"
 #include "verbs.h"
 
@@ -29,52 +28,6 @@ static void baseline_help(void)
 	       "a malformed FILE\n");
 }
 
-/* Loads a baseline, or says which file is wrong and why. Returns 0 or a gk_exit code. */
-int baseline_load_or_explain(const char *path, struct gk_baseline *ret)
-{
-	_cleanup_free_ char *error = NULL;
-	int r;
-
-	r = baseline_load(AT_FDCWD, path, ret, &error);
-	if (r == -EBADMSG) {
-		log_error("baseline %s is malformed: %s", path, error);
-		return GK_EXIT_USAGE;
-	}
-	if (r < 0) {
-		log_error_errno(r, "cannot read baseline %s: %m", path);
-		return GK_EXIT_USAGE;
-	}
-	return 0;
-}
-
-/* Inventory of the node under @root as a baseline. Returns 0 or a gk_exit code. */
-int baseline_of_node(const char *root, struct gk_baseline *ret, size_t *ret_problems)
-{
-	_cleanup_close_ int rootfd = -EBADF;
-	struct gk_inventory inv;
-	int r;
-
-	rootfd = root_open(root);
-	if (rootfd < 0) {
-		log_error_errno(rootfd, "cannot open root directory %s: %m", root);
-		return GK_EXIT_FAILED;
-	}
-	r = inventory_scan(rootfd, &inv);
-	if (r < 0) {
-		log_error_errno(r, "cannot read the node under %s: %m", root);
-		return GK_EXIT_FAILED;
-	}
-	r = baseline_from_inventory(&inv, ret);
-	if (ret_problems)
-		*ret_problems = inv.n_problems;
-	inventory_done(&inv);
-	if (r < 0) {
-		log_error_errno(r, "cannot build the baseline: %m");
-		return GK_EXIT_FAILED;
-	}
-	return 0;
-}
-
 static int baseline_save_file(const char *root, const char *path)
 {
 	struct gk_baseline b;
@@ -83,7 +36,7 @@ static int baseline_save_file(const char *root, const char *path)
 	const char *text;
 	int r;
 
-	r = baseline_of_node(root, &b, &problems);
+	r = node_baseline(root, &b, &problems);
 	if (r != 0)
 		return r;
 	o = baseline_to_json(&b);
@@ -115,7 +68,7 @@ static int baseline_show_file(const char *path)
 	struct json_object *o;
 	int r;
 
-	r = baseline_load_or_explain(path, &b);
+	r = node_load_baseline(path, &b);
 	if (r != 0)
 		return r;
 	o = baseline_to_json(&b);
@@ -154,6 +107,5 @@ int verb_baseline(int argc, char **argv)
 		return baseline_save_file(root, argv[optind + 1]);
 	if (streq(argv[optind], "show"))
 		return baseline_show_file(argv[optind + 1]);
-	return usage_error("baseline", "unknown action '%s' (expected save or show)",
-			   argv[optind]);
+	return usage_error("baseline", "unknown action '%s' (expected save or show)", argv[optind]);
 }

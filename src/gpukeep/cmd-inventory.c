@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* gpukeep inventory: what the node has, as people and machines read it. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,8 +7,8 @@
 #include "inventory-json.h"
 #include "inventory.h"
 #include "log.h"
+#include "node.h"
 #include "output.h"
-#include "root.h"
 #include "verbs.h"
 
 static void inventory_help(void)
@@ -130,48 +129,17 @@ static void print_text(const struct gk_inventory *inv)
 
 int verb_inventory(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"root", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{},
-	};
-	_cleanup_close_ int rootfd = -EBADF;
 	struct gk_inventory inv;
 	const char *root = "/";
 	bool json = false;
-	int c, r;
+	int r;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "hr:j", opts, NULL)) >= 0) {
-		switch (c) {
-		case 'r':
-			root = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			inventory_help();
-			return GK_EXIT_OK;
-		default:
-			return usage_error("inventory", "invalid option");
-		}
-	}
-	if (optind < argc)
-		return usage_error("inventory", "unexpected argument '%s'", argv[optind]);
-
-	rootfd = root_open(root);
-	if (rootfd < 0) {
-		log_error_errno(rootfd, "cannot open root directory %s: %m", root);
-		return GK_EXIT_FAILED;
-	}
-	r = inventory_scan(rootfd, &inv);
-	if (r < 0) {
-		log_error_errno(r, "cannot read the PCI devices under %s: %m",
-				strcmp(root, "/") ? root : "/sys/bus/pci/devices");
-		return GK_EXIT_FAILED;
-	}
+	r = parse_root_json_options("inventory", argc, argv, inventory_help, &root, &json);
+	if (r >= 0)
+		return r;
+	r = node_scan(root, &inv);
+	if (r != 0)
+		return r;
 	if (json) {
 		struct json_object *o = inventory_to_json(&inv);
 

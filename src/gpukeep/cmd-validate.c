@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd-baseline.h"
 #include "gk-exit.h"
 #include "log.h"
+#include "node.h"
 #include "output.h"
 #include "string-util.h"
 #include "validate.h"
@@ -29,8 +29,8 @@ static void validate_help(void)
 	       "missing or malformed baseline\n");
 }
 
-static int report(const char *path, const struct gk_baseline *want,
-		  const struct gk_differences *d, bool json)
+static int report(const char *path, const struct gk_baseline *want, const struct gk_differences *d,
+		  bool json)
 {
 	struct json_object *o;
 	int r;
@@ -96,10 +96,10 @@ int verb_validate(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("validate", "unexpected argument '%s'", argv[optind]);
-	r = baseline_load_or_explain(path, &want);
+	r = node_load_baseline(path, &want);
 	if (r != 0)
 		return r;
-	r = baseline_of_node(root, &now, NULL);
+	r = node_baseline(root, &now, NULL);
 	if (r != 0) {
 		baseline_done(&want);
 		return r;
