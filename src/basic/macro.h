@@ -91,3 +91,12 @@ static inline int negative_errno(void)
 {
 	return errno > 0 ? -errno : -EIO;
 }
+
+/* qsort() with an empty or one-element array, whose base may be NULL: passing NULL to qsort()
+ * is undefined even when the count is 0. */
+static inline void qsort_safe(void *base, size_t n, size_t size,
+			      int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}

@@ -394,8 +394,8 @@ int inventory_scan(int rootfd, struct gk_inventory *ret)
 	r = scan_pci(rootfd, &inv);
 	if (r < 0)
 		goto fail;
-	qsort(inv.gpus, inv.n_gpus, sizeof(*inv.gpus), cmp_gpu);
-	qsort(inv.switches, inv.n_switches, sizeof(*inv.switches), cmp_pcidev);
+	qsort_safe(inv.gpus, inv.n_gpus, sizeof(*inv.gpus), cmp_gpu);
+	qsort_safe(inv.switches, inv.n_switches, sizeof(*inv.switches), cmp_pcidev);
 	r = scan_driver(rootfd, &inv);
 	if (r < 0)
 		goto fail;

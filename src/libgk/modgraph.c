@@ -170,7 +170,7 @@ static int read_holders_dir(int moddirfd, char ***ret)
 		if (de->d_name[0] != '.' && strv_extend(&holders, de->d_name) < 0)
 			return -ENOMEM;
 	/* readdir order of sysfs is not stable: sort so that output and plans are */
-	qsort(holders, strv_length(holders), sizeof(char *), cmp_str);
+	qsort_safe(holders, strv_length(holders), sizeof(char *), cmp_str);
 	*ret = TAKE_PTR(holders);
 	return 0;
 }
@@ -210,7 +210,7 @@ static int sorted_holders(const struct gk_modlist *l, const struct gk_module *m,
 	for (char **h = m->holders; h && *h; h++)
 		if (modlist_find(l, *h) && strv_extend(&out, *h) < 0)
 			return -ENOMEM;
-	qsort(out, strv_length(out), sizeof(char *), cmp_str);
+	qsort_safe(out, strv_length(out), sizeof(char *), cmp_str);
 	*ret = TAKE_PTR(out);
 	return 0;
 }
