@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* gpukeep holders: which processes hold NVIDIA device files, and what to stop to free them. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +7,7 @@
 #include "cgroup.h"
 #include "gk-exit.h"
 #include "holders-json.h"
+#include "holders-stop.h"
 #include "holders.h"
 #include "log.h"
 #include "nodeset.h"
@@ -21,7 +21,8 @@
 static void holders_help(void)
 {
 	printf("usage: gpukeep holders [--root DIR] [--json]\n\n"
-	       "Lists every process that holds an NVIDIA device file (/dev/nvidia*, nvidia-caps/*,\n"
+	       "Lists every process that holds an NVIDIA device file (/dev/nvidia*, "
+	       "nvidia-caps/*,\n"
 	       "nvidia-caps-imex-channels/*) open or mapped, matched by device number, with its\n"
 	       "user, state, systemd unit or container, and says what to stop before the driver\n"
 	       "can be unloaded. A process in state D cannot be killed.\n\n"
@@ -139,8 +140,8 @@ static int print_text(const struct gk_holders *hs, const struct gk_nodeset *node
 		printf("%s%s", *s, s[1] ? "; " : "\n");
 	for (size_t i = 0; i < hs->n; i++)
 		if (hs->holders[i].unkillable)
-			printf("pid %d is unkillable: in uninterruptible sleep (D), no signal ends it, "
-			       "and the driver stays in use until it returns\n",
+			printf("pid %d is unkillable: in uninterruptible sleep (D), no signal "
+			       "ends it, and the driver stays in use until it returns\n",
 			       (int)hs->holders[i].pid);
 	return 0;
 }
@@ -189,6 +190,8 @@ static int run(const char *root, bool json)
 		return GK_EXIT_FAILED;
 	}
 	r = json ? print_json(hs) : print_text(hs, nodes, dev);
+	if (r >= 0 && (fflush(stdout) != 0 || ferror(stdout)))
+		r = -EIO;
 	if (r < 0) {
 		log_error_errno(r, "cannot write the holder list: %m");
 		return GK_EXIT_FAILED;
@@ -205,34 +208,13 @@ static int run(const char *root, bool json)
 
 int verb_holders(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"root", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{},
-	};
 	const char *root = "/";
 	bool json = false;
-	int c;
+	int r;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "hr:j", opts, NULL)) >= 0) {
-		switch (c) {
-		case 'r':
-			root = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			holders_help();
-			return GK_EXIT_OK;
-		default:
-			return usage_error("holders", "invalid option");
-		}
-	}
-	if (optind < argc)
-		return usage_error("holders", "unexpected argument '%s'", argv[optind]);
+	r = parse_root_json_options("holders", argc, argv, holders_help, &root, &json);
+	if (r >= 0)
+		return r;
 	if (!root[0])
 		return usage_error("holders", "--root needs a directory");
 	return run(root, json);

@@ -113,8 +113,8 @@ static struct json_object *gpu_json(const struct gk_baseline_gpu *g)
 	json_object_object_add(o, "minor", int_or_null(g->minor));
 	json_object_object_add(o, "current_width", int_or_null(g->cur_width));
 	json_object_object_add(o, "max_width", int_or_null(g->max_width));
-	json_object_object_add(o, "max_gts", g->max_gts > 0 ? json_object_new_double(g->max_gts)
-							    : NULL);
+	json_object_object_add(o, "max_gts",
+			       g->max_gts > 0 ? json_object_new_double(g->max_gts) : NULL);
 	return o;
 }
 
@@ -130,7 +130,8 @@ struct json_object *baseline_to_json(const struct gk_baseline *b)
 	json_object_object_add(o, "schema", json_object_new_string(GK_BASELINE_SCHEMA));
 	json_object_object_add(o, "version", json_object_new_int(GK_BASELINE_VERSION));
 	json_object_object_add(o, "driver_version",
-			       b->driver_version ? json_object_new_string(b->driver_version) : NULL);
+			       b->driver_version ? json_object_new_string(b->driver_version)
+						 : NULL);
 	for (size_t i = 0; i < b->n_gpus; i++)
 		json_object_array_add(gpus, gpu_json(&b->gpus[i]));
 	json_object_object_add(o, "gpus", gpus);
@@ -247,8 +248,8 @@ static void load_gpu(struct loader *l, struct json_object *o, size_t i, struct g
 	g->max_width = int_field(l, o, where, "max_width", 1, 32);
 	v = json_object_object_get_ex(o, "max_gts", &v) ? v : NULL;
 	g->max_gts = v && json_object_is_type(v, json_type_double) ? json_object_get_double(v)
-		   : v && json_object_is_type(v, json_type_int)	    ? (double)json_object_get_int(v)
-								    : 0;
+		     : v && json_object_is_type(v, json_type_int)  ? (double)json_object_get_int(v)
+								   : 0;
 }
 
 static void load_object(struct loader *l, struct json_object *o, struct gk_baseline *b)
@@ -280,34 +281,15 @@ static void load_object(struct loader *l, struct json_object *o, struct gk_basel
 	b->device_nodes = strv_field(l, o, "device_nodes");
 }
 
-int baseline_load(int dirfd, const char *path, struct gk_baseline *ret, char **ret_error)
+int baseline_from_json(struct json_object *o, struct gk_baseline *ret, char **ret_error)
 {
-	_cleanup_free_ char *text = NULL;
-	struct json_tokener *tok;
-	struct json_object *o;
 	struct loader l = {};
 	struct gk_baseline b = {};
-	size_t size;
-	int r;
 
-	r = read_full_file_at(dirfd, path, GK_BASELINE_MAX_SIZE, &text, &size);
-	if (r < 0)
-		return r;
-	tok = json_tokener_new();
-	if (!tok)
-		return -ENOMEM;
-	o = json_tokener_parse_ex(tok, text, (int)size);
-	if (!o)
-		fail(&l, "not valid JSON: %s", json_tokener_error_desc(json_tokener_get_error(tok)));
-	else if (json_tokener_get_parse_end(tok) < size &&
-		 *strstrip(text + json_tokener_get_parse_end(tok)))
-		fail(&l, "not valid JSON: trailing data after the object");
-	else if (!json_object_is_type(o, json_type_object))
+	if (!json_object_is_type(o, json_type_object))
 		fail(&l, "not a JSON object");
 	else
 		load_object(&l, o, &b);
-	json_object_put(o);
-	json_tokener_free(tok);
 	if (l.oom || l.error) {
 		baseline_done(&b);
 		if (ret_error && l.error)
@@ -317,4 +299,50 @@ int baseline_load(int dirfd, const char *path, struct gk_baseline *ret, char **r
 	}
 	*ret = b;
 	return 0;
+}
+
+int json_parse_file_at(int dirfd, const char *path, size_t max, struct json_object **ret,
+		       char **ret_error)
+{
+	_cleanup_free_ char *text = NULL;
+	struct json_tokener *tok;
+	struct json_object *o;
+	const char *why = NULL;
+	size_t size;
+	int r;
+
+	r = read_full_file_at(dirfd, path, max, &text, &size);
+	if (r < 0)
+		return r;
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	o = json_tokener_parse_ex(tok, text, (int)size);
+	if (!o)
+		why = json_tokener_error_desc(json_tokener_get_error(tok));
+	else if (json_tokener_get_parse_end(tok) < size &&
+		 *strstrip(text + json_tokener_get_parse_end(tok)))
+		why = "trailing data after the object";
+	json_tokener_free(tok);
+	if (why) {
+		json_object_put(o);
+		if (ret_error)
+			*ret_error = strdup_printf("not valid JSON: %s", why);
+		return -EBADMSG;
+	}
+	*ret = o;
+	return 0;
+}
+
+int baseline_load(int dirfd, const char *path, struct gk_baseline *ret, char **ret_error)
+{
+	struct json_object *o = NULL;
+	int r;
+
+	r = json_parse_file_at(dirfd, path, GK_BASELINE_MAX_SIZE, &o, ret_error);
+	if (r < 0)
+		return r;
+	r = baseline_from_json(o, ret, ret_error);
+	json_object_put(o);
+	return r;
 }

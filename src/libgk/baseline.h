@@ -9,16 +9,16 @@
 
 #include "inventory.h"
 
-#define GK_BASELINE_SCHEMA "gpukeep.baseline"
-#define GK_BASELINE_VERSION 1
+#define GK_BASELINE_SCHEMA   "gpukeep.baseline"
+#define GK_BASELINE_VERSION  1
 #define GK_BASELINE_MAX_SIZE (4 * 1024 * 1024)
 
 struct gk_baseline_gpu {
 	char pci[GK_PCI_ADDR_STRLEN];
 	bool bound;
-	char *uuid;  /* NULL when unknown */
-	char *model; /* NULL when unknown */
-	int minor;   /* -1 when unknown */
+	char *uuid;		  /* NULL when unknown */
+	char *model;		  /* NULL when unknown */
+	int minor;		  /* -1 when unknown */
 	int cur_width, max_width; /* -1 when unknown */
 	double max_gts;		  /* 0 when unknown */
 };
@@ -44,3 +44,13 @@ struct json_object *baseline_to_json(const struct gk_baseline *b);
  * (malloc()ed, when given) says which field is wrong. Other errors: -ENOENT, -EFBIG, -errno.
  */
 int baseline_load(int dirfd, const char *path, struct gk_baseline *ret, char **ret_error);
+
+/* The same checks on an already parsed object (a baseline embedded in a reload journal). */
+int baseline_from_json(struct json_object *o, struct gk_baseline *ret, char **ret_error);
+
+/*
+ * Reads and parses a JSON file of at most @max bytes. Returns 0 and the object (the caller puts
+ * it), -EBADMSG with *ret_error (malloc()ed) when it is not one JSON value, or -errno.
+ */
+int json_parse_file_at(int dirfd, const char *path, size_t max, struct json_object **ret,
+		       char **ret_error);

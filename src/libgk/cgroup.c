@@ -57,7 +57,8 @@ int cgroup_pick_path(const char *content, char **ret)
 		size_t ctrl_len, path_len;
 		int rank;
 
-		if (split_line(line, (size_t)(nl - line), &ctrl, &ctrl_len, &path, &path_len) == 0) {
+		if (split_line(line, (size_t)(nl - line), &ctrl, &ctrl_len, &path, &path_len) ==
+		    0) {
 			rank = line_rank(line, ctrl, ctrl_len, path_len);
 			if (rank > best_rank) {
 				best = path;
@@ -98,7 +99,8 @@ int cgroup_unit(const char *path, char **ret)
 	for (const char *c = path; *c;) {
 		size_t len = component_len(c);
 
-		if (component_endswith(c, len, ".service") || component_endswith(c, len, ".scope")) {
+		if (component_endswith(c, len, ".service") ||
+		    component_endswith(c, len, ".scope")) {
 			found = c;
 			found_len = len;
 		}

@@ -6,8 +6,10 @@
 #define CGROUP_SHORT_ID_LEN 12
 
 struct cgroup_container {
-	const char *runtime; /* static string: "docker", "containerd", "cri-o", "podman", "kubernetes" */
-	char *id;	     /* full id (64 hex digits), malloc()ed; the caller frees */
+	/* static string: "docker", "containerd", "cri-o", "podman" or "kubernetes" */
+	const char *runtime;
+	/* full id (64 hex digits), malloc()ed; the caller frees */
+	char *id;
 };
 
 /*

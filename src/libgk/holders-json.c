@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Holders to JSON. The order (holders by pid, devices by path) is the scan's, so output is stable. */
+/* Holders to JSON, in the scan's order (holders by pid, devices by path): the output is stable. */
 #include <stdbool.h>
 
 #include "holders-json.h"
@@ -18,8 +18,8 @@ static bool add(struct json_object *o, const char *key, struct json_object *v, b
 {
 	if (!v && !may_be_null)
 		return false;
-	if (json_object_object_add_ex(o, key, v,
-				      JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY) < 0) {
+	if (json_object_object_add_ex(
+		    o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY) < 0) {
 		json_object_put(v);
 		return false;
 	}

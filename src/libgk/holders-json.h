@@ -6,7 +6,7 @@
 
 #include "holders.h"
 
-#define GK_HOLDERS_SCHEMA "gpukeep.holders"
+#define GK_HOLDERS_SCHEMA  "gpukeep.holders"
 #define GK_HOLDERS_VERSION 1
 
 /*

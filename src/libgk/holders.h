@@ -26,11 +26,11 @@ struct gk_holder {
 	uid_t uid;	 /* effective uid */
 	char *user;	 /* its name, NULL when it has none */
 	char state;	 /* from /proc/<pid>/stat */
-	bool unkillable; /* state 'D': no signal ends it, and the driver stays in use while it lives */
+	bool unkillable; /* state 'D': no signal ends it; the driver stays in use while it lives */
 	char *cgroup;	 /* the owning cgroup path, NULL when unknown */
 	char *unit;	 /* the systemd unit, NULL when none */
-	const char *container_runtime; /* static string, NULL when not in a container */
-	char *container_id;	       /* full id, NULL when not in a container */
+	const char *container_runtime;	/* static string, NULL when not in a container */
+	char *container_id;		/* full id, NULL when not in a container */
 	struct gk_held_device *devices; /* sorted by path */
 	size_t n_devices;
 };
@@ -51,6 +51,9 @@ struct gk_holders {
 int holders_scan(int rootfd, const struct gk_nodeset *nodes, pid_t exclude,
 		 struct gk_holders **ret);
 
+/* Frees what one entry owns (not the entry itself). */
+void holders_entry_clear(struct gk_holder *h);
+
 /* Frees @h and everything in it; accepts NULL; returns NULL. */
 struct gk_holders *holders_free(struct gk_holders *h);
 
@@ -59,12 +62,3 @@ static inline void holders_freep(struct gk_holders **h)
 	holders_free(*h);
 }
 #define _cleanup_holders_free_ _cleanup_(holders_freep)
-
-/*
- * What to stop so that the driver can be unloaded, one action per string, in pid order without
- * repeats: "systemctl stop X.service" for a system service, "docker stop <short id>" (podman,
- * crictl) for a container, else "pid N (comm)", with ", unkillable" for a process in state D.
- * Returns 0 and a NULL-terminated list (empty when nothing holds a node) to free with strv_free(),
- * or -ENOMEM.
- */
-int holders_stop_list(const struct gk_holders *h, char ***ret);

@@ -118,7 +118,7 @@ int nodeset_finish(struct gk_nodeset *set)
 {
 	size_t n = set->n ? set->n : 1;
 
-	qsort(set->nodes, set->n, sizeof(*set->nodes), cmp_path);
+	qsort_safe(set->nodes, set->n, sizeof(*set->nodes), cmp_path);
 	drop_duplicates(set);
 	free(set->by_rdev);
 	free(set->by_inode);
@@ -134,8 +134,10 @@ int nodeset_finish(struct gk_nodeset *set)
 		if (set->nodes[i].is_chr)
 			set->by_rdev[set->n_chr++] = i;
 	}
-	qsort_r(set->by_rdev, set->n_chr, sizeof(size_t), cmp_rdev, set->nodes);
-	qsort_r(set->by_inode, set->n, sizeof(size_t), cmp_inode, set->nodes);
+	if (set->n > 1) {
+		qsort_r(set->by_rdev, set->n_chr, sizeof(size_t), cmp_rdev, set->nodes);
+		qsort_r(set->by_inode, set->n, sizeof(size_t), cmp_inode, set->nodes);
+	}
 	return build_fs_devs(set);
 }
 
@@ -241,8 +243,8 @@ static int scan_dir(struct gk_nodeset *set, int dirfd, const char *prefix, const
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode) && is_node_dir(de->d_name) && !strchr(prefix + 1, '/')) {
-			_cleanup_close_ int sub = openat(dirfd, de->d_name,
-							 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			_cleanup_close_ int sub =
+				openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			_cleanup_free_ char *subprefix = strdup_printf("%s/%s", prefix, de->d_name);
 
 			if (!subprefix)

@@ -30,7 +30,7 @@ struct proc_maps_entry {
 	uint64_t end;
 	unsigned major; /* device of the filesystem that holds the mapped file, not its rdev */
 	unsigned minor;
-	uint64_t inode; /* 0 for anonymous mappings */
+	uint64_t inode;	  /* 0 for anonymous mappings */
 	const char *path; /* points into the line, not NUL-terminated; NULL when there is none */
 	size_t path_len;
 };

@@ -16,8 +16,10 @@ struct collector {
 	bool oom;
 };
 
-static void add(struct collector *c, const char *object, const char *fmt, ...) _printf_(3, 4);
-static void add(struct collector *c, const char *object, const char *fmt, ...)
+static void add(struct collector *c, enum gk_diff_kind kind, const char *object, const char *fmt,
+		...) _printf_(4, 5);
+static void add(struct collector *c, enum gk_diff_kind kind, const char *object, const char *fmt,
+		...)
 {
 	struct gk_difference *n;
 	va_list ap;
@@ -36,7 +38,7 @@ static void add(struct collector *c, const char *object, const char *fmt, ...)
 		return;
 	}
 	c->d.items = n;
-	n[c->d.n] = (struct gk_difference){.object = strdup(object), .message = msg};
+	n[c->d.n] = (struct gk_difference){.kind = kind, .object = strdup(object), .message = msg};
 	if (!n[c->d.n].object) {
 		free(msg);
 		c->oom = true;
@@ -67,51 +69,59 @@ static void compare_link(struct collector *c, const struct gk_baseline_gpu *want
 {
 	if ((want->cur_width > 0 || want->max_width > 0) && got->cur_width < 0 &&
 	    got->max_width < 0) {
-		add(c, want->pci, "PCIe link attributes unreadable, baseline x%d", want->cur_width);
+		add(c, GK_DIFF_LINK, want->pci, "PCIe link attributes unreadable, baseline x%d",
+		    want->cur_width);
 		return;
 	}
 	if (want->cur_width > 0 && got->cur_width < 0)
-		add(c, want->pci, "current PCIe link width unreadable, baseline x%d", want->cur_width);
+		add(c, GK_DIFF_LINK, want->pci, "current PCIe link width unreadable, baseline x%d",
+		    want->cur_width);
 	else if (want->cur_width > 0 && got->cur_width < want->cur_width)
-		add(c, want->pci, "PCIe link is x%d, baseline x%d", got->cur_width, want->cur_width);
+		add(c, GK_DIFF_LINK, want->pci, "PCIe link is x%d, baseline x%d", got->cur_width,
+		    want->cur_width);
 	if (want->max_width > 0 && got->max_width > 0 && got->max_width != want->max_width)
-		add(c, want->pci, "PCIe maximum link width is x%d, baseline x%d", got->max_width,
-		    want->max_width);
+		add(c, GK_DIFF_LINK, want->pci, "PCIe maximum link width is x%d, baseline x%d",
+		    got->max_width, want->max_width);
 	if (want->max_gts > 0 && got->max_gts > 0 && got->max_gts != want->max_gts)
-		add(c, want->pci, "PCIe maximum link speed is %.1f GT/s, baseline %.1f GT/s",
-		    got->max_gts, want->max_gts);
+		add(c, GK_DIFF_LINK, want->pci,
+		    "PCIe maximum link speed is %.1f GT/s, baseline %.1f GT/s", got->max_gts,
+		    want->max_gts);
 }
 
 static void compare_gpu(struct collector *c, const struct gk_baseline_gpu *want,
 			const struct gk_baseline_gpu *got, bool driver_loaded)
 {
 	if (!got) {
-		add(c, want->pci, "GPU missing from the PCI bus (fallen off the bus?); the node "
-				  "needs a reboot");
+		add(c, GK_DIFF_GPU_MISSING, want->pci,
+		    "GPU missing from the PCI bus (fallen off the bus?); the node "
+		    "needs a reboot");
 		return;
 	}
 	if (want->bound && !got->bound) {
-		add(c, want->pci, driver_loaded ? "GPU not bound to nvidia (the probe failed); try "
-						  "a GPU reset, then a reboot"
-						: "GPU not bound: the nvidia driver is not loaded");
+		add(c, GK_DIFF_GPU_UNBOUND, want->pci,
+		    driver_loaded ? "GPU not bound to nvidia (the probe failed); try "
+				    "a GPU reset, then a reboot"
+				  : "GPU not bound: the nvidia driver is not loaded");
 		return;
 	}
 	if (want->uuid && !streq_ptr(want->uuid, got->uuid))
-		add(c, want->pci, "UUID is %s, baseline %s", strna(got->uuid), want->uuid);
+		add(c, GK_DIFF_UUID, want->pci, "UUID is %s, baseline %s", strna(got->uuid),
+		    want->uuid);
 	if (want->minor >= 0 && got->minor >= 0 && want->minor != got->minor)
-		add(c, want->pci, "device minor is %d, baseline %d", got->minor, want->minor);
+		add(c, GK_DIFF_MINOR, want->pci, "device minor is %d, baseline %d", got->minor,
+		    want->minor);
 	compare_link(c, want, got);
 }
 
-static void compare_sets(struct collector *c, char *const *want, char *const *got,
-			 const char *missing, const char *extra)
+static void compare_sets(struct collector *c, enum gk_diff_kind kind, char *const *want,
+			 char *const *got, const char *missing, const char *extra)
 {
 	for (char *const *w = want; w && *w; w++)
 		if (!strv_contains(got, *w))
-			add(c, *w, "%s", missing);
+			add(c, kind, *w, "%s", missing);
 	for (char *const *g = got; extra && g && *g; g++)
 		if (!strv_contains(want, *g))
-			add(c, *g, "%s", extra);
+			add(c, kind, *g, "%s", extra);
 }
 
 int validate_compare(const struct gk_baseline *expected, const struct gk_baseline *now,
@@ -120,22 +130,23 @@ int validate_compare(const struct gk_baseline *expected, const struct gk_baselin
 	struct collector c = {};
 
 	if (bound_count(now) != bound_count(expected))
-		add(&c, "gpus", "%zu GPU(s) bound to nvidia, baseline %zu", bound_count(now),
-		    bound_count(expected));
+		add(&c, GK_DIFF_GPU_COUNT, "gpus", "%zu GPU(s) bound to nvidia, baseline %zu",
+		    bound_count(now), bound_count(expected));
 	for (size_t i = 0; i < expected->n_gpus; i++)
 		compare_gpu(&c, &expected->gpus[i], find_gpu(now, expected->gpus[i].pci),
 			    strv_contains(now->modules, "nvidia"));
 	for (size_t i = 0; i < now->n_gpus; i++)
 		if (!find_gpu(expected, now->gpus[i].pci))
-			add(&c, now->gpus[i].pci, "GPU not in the baseline");
-	compare_sets(&c, expected->nvswitches, now->nvswitches, "NVSwitch missing from the PCI bus",
-		     "NVSwitch not in the baseline");
-	compare_sets(&c, expected->modules, now->modules, "module not loaded", NULL);
-	compare_sets(&c, expected->device_nodes, now->device_nodes,
+			add(&c, GK_DIFF_GPU_EXTRA, now->gpus[i].pci, "GPU not in the baseline");
+	compare_sets(&c, GK_DIFF_NVSWITCH, expected->nvswitches, now->nvswitches,
+		     "NVSwitch missing from the PCI bus", "NVSwitch not in the baseline");
+	compare_sets(&c, GK_DIFF_MODULE, expected->modules, now->modules, "module not loaded",
+		     NULL);
+	compare_sets(&c, GK_DIFF_NODE, expected->device_nodes, now->device_nodes,
 		     "device node missing or wrong (see 'gpukeep inventory')", NULL);
 	if (expected->driver_version && !streq_ptr(expected->driver_version, now->driver_version))
-		add(&c, "driver", "version is %s, baseline %s", strna(now->driver_version),
-		    expected->driver_version);
+		add(&c, GK_DIFF_DRIVER, "driver", "version is %s, baseline %s",
+		    strna(now->driver_version), expected->driver_version);
 	if (c.oom) {
 		differences_done(&c.d);
 		return -ENOMEM;

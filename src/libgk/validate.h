@@ -7,7 +7,22 @@
 
 #include "baseline.h"
 
+enum gk_diff_kind {
+	GK_DIFF_GPU_COUNT,   /* fewer or more GPUs bound than the baseline */
+	GK_DIFF_GPU_MISSING, /* a baseline GPU is gone from the PCI bus */
+	GK_DIFF_GPU_UNBOUND, /* on the bus, not bound to nvidia */
+	GK_DIFF_GPU_EXTRA,   /* a GPU the baseline does not have */
+	GK_DIFF_UUID,
+	GK_DIFF_MINOR,
+	GK_DIFF_LINK, /* PCIe width or maximum speed */
+	GK_DIFF_NVSWITCH,
+	GK_DIFF_MODULE,
+	GK_DIFF_NODE,
+	GK_DIFF_DRIVER,
+};
+
 struct gk_difference {
+	enum gk_diff_kind kind;
 	char *object;  /* a PCI address, a module, a device node, "driver", "gpus" */
 	char *message; /* what was expected and what was found */
 };

@@ -100,7 +100,8 @@ gk_expect_exit 0 "scan with no holders" -- holders_json
 cp "$GK_TMP/last.out" "$GK_TMP/empty.json"
 gk_check "no holders in JSON" -- check_json "$GK_TMP/empty.json" '{"holders": {}}'
 gk_expect_exit 0 "text scan with no holders" -- "$GPUKEEP" holders --root "$ROOT"
-gk_check "text says nobody holds a node" -- grep -q "no process holds an NVIDIA device file (7 nodes" \
+gk_check "text says nobody holds a node" -- \
+	grep -q "no process holds an NVIDIA device file (7 nodes" \
 	"$GK_TMP/last.out"
 
 # --- holders: by fd, by mapping only, by both; and a process holding an unrelated file
@@ -134,7 +135,8 @@ cp "$GK_TMP/last.out" "$GK_TMP/holders.json"
 gk_check "exactly the fd, mmap and fd+mmap holders, with their devices" -- \
 	check_json "$GK_TMP/holders.json" "$EXPECT"
 gk_check "the unrelated process is not listed" -- \
-	python3 -c "import json,sys; sys.exit($OTHER_PID in [h['pid'] for h in json.load(open('$GK_TMP/holders.json'))['holders']])"
+	python3 -c "import json, sys
+sys.exit($OTHER_PID in [h['pid'] for h in json.load(open('$GK_TMP/holders.json'))['holders']])"
 
 gk_expect_exit 0 "text scan with holders" -- "$GPUKEEP" holders --root "$ROOT"
 cp "$GK_TMP/last.out" "$GK_TMP/holders.txt"
@@ -146,8 +148,8 @@ gk_check "text names the mmap holder" -- grep -Eq \
 	"^ *$MMAP_PID .* nvidia-caps/nvidia-cap1\(mmap\) nvidia1\(mmap\)$" "$GK_TMP/holders.txt"
 gk_check "text names the fd+mmap holder" -- \
 	grep -Eq "^ *$BOTH_PID .* nvidia-uvm\(fd\+mmap\)$" "$GK_TMP/holders.txt"
-gk_check "text says what to stop" -- grep -q \
-	"^stop these before unloading the driver: .*pid $FD_PID (sleep); pid $MMAP_PID (mmap-hold)" \
+gk_check "text says what to stop" -- grep -q "^stop these before unloading the driver: \
+.*pid $FD_PID (sleep); pid $MMAP_PID (mmap-hold)" \
 	"$GK_TMP/holders.txt"
 gk_check "text does not list the unrelated process" -- \
 	bash -c "! grep -q '^ *$OTHER_PID ' '$GK_TMP/holders.txt'"
@@ -157,7 +159,8 @@ gk_check "text does not list the unrelated process" -- \
 gk_expect_exit 0 "scan while gpukeep itself holds nvidia2" -- bash -c \
 	'exec "$0" holders --root "$1" --json 6<"$2"' "$GPUKEEP" "$ROOT" "$DEV/nvidia2"
 gk_check "gpukeep is not among the holders" -- \
-	check_json "$GK_TMP/last.out" '{"exact": false, "holders": {}, "absent_paths": ["/dev/nvidia2"]}'
+	check_json "$GK_TMP/last.out" \
+	'{"exact": false, "holders": {}, "absent_paths": ["/dev/nvidia2"]}'
 
 # --- processes that come and go during the scan
 churn()
@@ -184,10 +187,29 @@ for ((run = 0; run < 8; run++)); do
 	"$GPUKEEP" holders --root "$ROOT" >/dev/null 2>>"$GK_TMP/churn.err" || churn_ok=1
 done
 wait "$CHURN_PID"
-gk_result "$churn_ok" "16 scans while processes holding nvidia3 start and die: all succeed and find the steady holders"
+gk_result "$churn_ok" "16 scans while processes holding nvidia3 start and die:" \
+	"all succeed and find the steady holders"
 # only the note about processes that even root may not inspect (other namespaces) is allowed
 gk_check "no errors on stderr during the churn" -- \
 	bash -c "! grep -v 'could not be inspected' '$GK_TMP/churn.err' | sed 's/^/# /' | grep ."
+
+# --- many holders: enough processes for the scan to share them out to threads (on >= 2 CPUs)
+MANY=()
+for ((i = 0; i < 400; i++)); do
+	sleep 300 3<"$DEV/nvidia2" &
+	MANY+=($!)
+done
+gk_expect_exit 0 "scan with 400 more holders" -- holders_json
+gk_check "all 400 are found, each holding nvidia2 by fd" -- python3 -c "
+import json, sys
+d = json.load(open('$GK_TMP/last.out'))
+want = set(int(p) for p in sys.argv[1:])
+got = {h['pid']: h for h in d['holders'] if h['pid'] in want}
+ok = set(got) == want and all([(x['path'], x['fd'], x['mmap']) for x in h['devices']]
+                              == [('/dev/nvidia2', True, False)] for h in got.values())
+sys.exit(not ok)" "${MANY[@]}"
+kill "${MANY[@]}"
+wait "${MANY[@]}" 2>/dev/null
 
 # --- a process in state D is flagged unkillable
 "$MMAP_HOLD" -D "$DEV/nvidia3" >"$GK_TMP/d.ready" &
@@ -200,7 +222,8 @@ gk_check "the vfork parent is in state D and unkillable" -- check_json "$GK_TMP/
 	"{\"exact\": false, \"holders\": {\"$D_PID\": {\"state\": \"D\", \"unkillable\": true,
 	\"devices\": {\"/dev/nvidia3\": \"mmap\"}}}}"
 gk_expect_exit 0 "text scan with a process in state D" -- "$GPUKEEP" holders --root "$ROOT"
-gk_check "text flags it unkillable" -- grep -q "pid $D_PID (mmap-hold, unkillable)" "$GK_TMP/last.out"
+gk_check "text flags it unkillable" -- \
+	grep -q "pid $D_PID (mmap-hold, unkillable)" "$GK_TMP/last.out"
 # the child shares the parent's mappings; end it first so that the parent leaves D
 [ -n "$D_CHILD" ] && kill "$D_CHILD"
 kill "$D_PID"

@@ -12,7 +12,7 @@
 
 #include "cgroup.h"
 
-#define ID "3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708"
+#define ID  "3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708"
 #define ID2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static void assert_path(const char *content, const char *want)
@@ -41,8 +41,7 @@ static void test_pick_path(void **state)
 		    "0::/\n",
 		    "/user.slice/user-1000.slice/session-3.scope");
 	/* v1 without name=systemd: the first line that is not the root */
-	assert_path("5:memory:/\n4:devices:/docker/" ID "\n3:cpu:/docker/" ID2 "\n",
-		    "/docker/" ID);
+	assert_path("5:memory:/\n4:devices:/docker/" ID "\n3:cpu:/docker/" ID2 "\n", "/docker/" ID);
 	/* v2 wins over v1 */
 	assert_path("1:name=systemd:/system.slice/a.service\n0::/system.slice/b.service\n",
 		    "/system.slice/b.service");
@@ -136,8 +135,10 @@ static void test_container_none(void **state)
 	/* ids must be 64 lower-case hex digits */
 	assert_container("/docker/3f2a1b4c5d6e", NULL, NULL);
 	assert_container("/system.slice/docker-" ID "0.scope", NULL, NULL);
-	assert_container("/system.slice/docker-3F2A1B4C5D6E7F8091A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C"
-			 "4D5E6F708.scope", NULL, NULL);
+	assert_container(
+		"/system.slice/docker-3F2A1B4C5D6E7F8091A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C"
+		"4D5E6F708.scope",
+		NULL, NULL);
 	assert_container("/system.slice/docker-" ID ".service", NULL, NULL);
 	/* a bare id only counts under /docker or /kubepods */
 	assert_container("/" ID, NULL, NULL);

@@ -3,8 +3,8 @@
  * The holders scan on this very process (an fd on one fixture node, a mapping of another whose fd
  * is closed), and the "what to stop" list built from a holder list.
  */
-#include <fcntl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "holders-stop.h"
 #include "holders.h"
 #include "nodeset.h"
 #include "string-util.h"
@@ -29,41 +30,55 @@ struct fixture {
 	int rootfd;
 };
 
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	int fd;
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/gk-holders.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	f->rootfd = open(f->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (f->rootfd < 0 || mkdirat(f->rootfd, "dev", 0755) < 0 ||
-	    symlinkat("/proc", f->rootfd, "proc") < 0)
-		return -1;
-	for (int i = 0; i < 3; i++) {
-		static const char *const names[] = {"dev/nvidia0", "dev/nvidia1", "dev/nvidiactl"};
-
-		fd = openat(f->rootfd, names[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return -1;
-		close(fd);
-	}
-	*state = f;
-	return 0;
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	char cmd[128];
 
-	close(f->rootfd);
+	if (f->rootfd >= 0)
+		close(f->rootfd);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	free(f);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int make_root(struct fixture *f)
+{
+	static const char *const names[] = {"dev/nvidia0", "dev/nvidia1", "dev/nvidiactl"};
+
+	f->rootfd = open(f->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (f->rootfd < 0 || mkdirat(f->rootfd, "dev", 0755) < 0 ||
+	    symlinkat("/proc", f->rootfd, "proc") < 0)
+		return -1;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		int fd = openat(f->rootfd, names[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+/* cmocka skips the teardown when the setup fails: clean up here then */
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->rootfd = -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gk-holders.XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	if (make_root(f) < 0) {
+		teardown(state);
+		return -1;
+	}
+	return 0;
 }
 
 static const struct gk_holder *find(const struct gk_holders *h, pid_t pid)
@@ -168,8 +183,10 @@ static void test_stop_list(void **state)
 		       "session-3.scope");
 	hs[3].state = 'D';
 	hs[3].unkillable = true;
-	hs[4] = holder(400, "jupyter", "/user.slice/user-1000.slice/user@1000.service/app.slice/"
-			    "jupyter.service", "jupyter.service");
+	hs[4] = holder(400, "jupyter",
+		       "/user.slice/user-1000.slice/user@1000.service/app.slice/"
+		       "jupyter.service",
+		       "jupyter.service");
 	hs[5] = holder(500, "pause", "/kubepods/besteffort/podx/" ID, NULL);
 	hs[5].container_runtime = "kubernetes";
 	hs[5].container_id = (char *)ID;

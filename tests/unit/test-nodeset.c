@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The node matcher: character devices by rdev, fixture files by (dev, ino), and the /dev scan. */
-#include <fcntl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +21,8 @@
 
 static struct stat chr(dev_t rdev, dev_t dev, ino_t ino)
 {
-	return (struct stat){.st_mode = S_IFCHR | 0666, .st_rdev = rdev, .st_dev = dev, .st_ino = ino};
+	return (struct stat){
+		.st_mode = S_IFCHR | 0666, .st_rdev = rdev, .st_dev = dev, .st_ino = ino};
 }
 
 static struct stat reg(dev_t dev, ino_t ino)
@@ -101,7 +102,8 @@ static void test_match_inode(void **state)
 
 	/* a fixture file open by fd: (dev, ino) */
 	st = reg(makedev(254, 1), 4242);
-	assert_int_equal(nodeset_match_stat(set, &st), index_of(set, "/dev/nvidia-caps/nvidia-cap1"));
+	assert_int_equal(nodeset_match_stat(set, &st),
+			 index_of(set, "/dev/nvidia-caps/nvidia-cap1"));
 	st = reg(makedev(254, 1), 4243);
 	assert_int_equal(nodeset_match_stat(set, &st), -ENOENT);
 	st = reg(makedev(254, 2), 4242);
@@ -199,10 +201,8 @@ static void test_scan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sorted),
-		cmocka_unit_test(test_match_rdev),
-		cmocka_unit_test(test_match_inode),
-		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_sorted),	    cmocka_unit_test(test_match_rdev),
+		cmocka_unit_test(test_match_inode), cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_scan),
 	};
 

@@ -58,9 +58,18 @@ static void test_stat_kthread_and_long_comm(void **state)
 static void test_stat_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"", "1234", "1234 (x", "1234 x) S 1 2 3 4 5 6", "1234 (x)", "1234 (x) S",
-		"1234 (x) S 1 2 3 4 5", "1234 (x)S 1 2 3 4 5 6", "1234 (x) SS 1 2 3 4 5 6",
-		"1234 (x) S 1 2 3 4 5 x", "1234 (x) S 1 2 3 4 5 -1", "1234 (x) S 1 2 3 4 5 99999999999",
+		"",
+		"1234",
+		"1234 (x",
+		"1234 x) S 1 2 3 4 5 6",
+		"1234 (x)",
+		"1234 (x) S",
+		"1234 (x) S 1 2 3 4 5",
+		"1234 (x)S 1 2 3 4 5 6",
+		"1234 (x) SS 1 2 3 4 5 6",
+		"1234 (x) S 1 2 3 4 5 x",
+		"1234 (x) S 1 2 3 4 5 -1",
+		"1234 (x) S 1 2 3 4 5 99999999999",
 	};
 	struct proc_stat st = {.state = '?'};
 
@@ -80,7 +89,9 @@ static void test_maps_device(void **state)
 	struct proc_maps_entry e;
 
 	assert_int_equal(parse("7f1c2a000000-7f1c2a200000 rw-s 00000000 00:05 1042"
-			       "                       /dev/nvidiactl", &e), 0);
+			       "                       /dev/nvidiactl",
+			       &e),
+			 0);
 	assert_int_equal(e.start, 0x7f1c2a000000ULL);
 	assert_int_equal(e.end, 0x7f1c2a200000ULL);
 	assert_int_equal(e.major, 0);
@@ -108,8 +119,10 @@ static void test_maps_forms(void **state)
 	assert_int_equal(e.major, 0xfd);
 	assert_int_equal(e.minor, 1);
 	assert_int_equal(e.path_len, strlen("/opt/my app/x (deleted)"));
-	assert_int_equal(parse("ffffffffff600000-ffffffffff601000 --xp 00000000 103:fffff 18446744073709551615 /x",
-			       &e), 0);
+	assert_int_equal(parse("ffffffffff600000-ffffffffff601000 --xp 00000000 103:fffff "
+			       "18446744073709551615 /x",
+			       &e),
+			 0);
 	assert_int_equal(e.start, 0xffffffffff600000ULL);
 	assert_int_equal(e.major, 0x103);
 	assert_int_equal(e.minor, 0xfffff);
@@ -119,10 +132,17 @@ static void test_maps_forms(void **state)
 static void test_maps_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"", "7ffd1000", "7ffd1000-", "7ffd1000-7ffd2000", "7ffd1000-7ffd2000 rw-p",
-		"7ffd1000-7ffd2000 rw-p 00000000 00:00", "7ffd1000-7ffd2000 rw-p 00000000 0000 1 /x",
-		"7ffd1000-7ffd2000 rw-p 00000000 00:00 1x /x", "g-7ffd2000 rw-p 00000000 00:00 0",
-		"7ffd1000-7ffd2000 rwp 00000000 00:00 0", "10000000000000000-1 rw-p 0 00:00 0",
+		"",
+		"7ffd1000",
+		"7ffd1000-",
+		"7ffd1000-7ffd2000",
+		"7ffd1000-7ffd2000 rw-p",
+		"7ffd1000-7ffd2000 rw-p 00000000 00:00",
+		"7ffd1000-7ffd2000 rw-p 00000000 0000 1 /x",
+		"7ffd1000-7ffd2000 rw-p 00000000 00:00 1x /x",
+		"g-7ffd2000 rw-p 00000000 00:00 0",
+		"7ffd1000-7ffd2000 rwp 00000000 00:00 0",
+		"10000000000000000-1 rw-p 0 00:00 0",
 		"1-2 rw-p 0 00:00 99999999999999999999 /x",
 	};
 	struct proc_maps_entry e = {.inode = 77};
@@ -142,7 +162,9 @@ static void test_status_euid(void **state)
 	uid_t uid = 42;
 
 	assert_int_equal(proc_status_euid("Name:\tx\nUmask:\t0022\nUid:\t1000\t1001\t1000\t1000\n"
-					  "Gid:\t0\t0\t0\t0\n", &uid), 0);
+					  "Gid:\t0\t0\t0\t0\n",
+					  &uid),
+			 0);
 	assert_int_equal(uid, 1001);
 	assert_int_equal(proc_status_euid("Uid:\t0\t0\t0\t0", &uid), 0);
 	assert_int_equal(uid, 0);
@@ -155,7 +177,8 @@ static void test_status_euid(void **state)
 
 static void test_cmdline(void **state)
 {
-	char a[] = "python3\0train.py\0--lr\0" "0.1\0\0";
+	char a[] = "python3\0train.py\0--lr\0"
+		   "0.1\0\0";
 	char b[] = "x\001y";
 	char c[1] = "";
 
