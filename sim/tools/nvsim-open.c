@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Guest helper for the simulated node: times open()+close() of a device file (the guest's
- * busybox has no sub-second clock), and holds a device through an mmap alone, as CUDA
- * processes do, so holder scans must read /proc/<pid>/maps and not only fds.
+ * busybox has no sub-second clock), holds a device through an mmap alone, as CUDA
+ * processes do, so holder scans must read /proc/<pid>/maps and not only fds, and prints the
+ * monotonic clock in milliseconds for scripts that time whole commands (bench/reload).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,8 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: nvsim-open time [-n COUNT] DEVICE\n"
-			"       nvsim-open hold-mmap DEVICE SECONDS\n");
+			"       nvsim-open hold-mmap DEVICE SECONDS\n"
+			"       nvsim-open now\n");
 	return 2;
 }
 
@@ -87,5 +89,9 @@ int main(int argc, char **argv)
 		return cmd_time(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "hold-mmap"))
 		return cmd_hold_mmap(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "now") && argc == 2) {
+		printf("%.3f\n", now_ms());
+		return 0;
+	}
 	return usage();
 }

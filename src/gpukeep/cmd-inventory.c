@@ -8,17 +8,19 @@
 #include "inventory.h"
 #include "log.h"
 #include "node.h"
+#include "nvml-cli.h"
 #include "output.h"
 #include "verbs.h"
 
 static void inventory_help(void)
 {
-	printf("usage: gpukeep inventory [--root DIR] [--json]\n\n"
+	printf("usage: gpukeep inventory [--root DIR] [--nvml PATH] [--json]\n\n"
 	       "Reads the node: NVIDIA GPUs and NVSwitches on the PCI bus, which are bound to the\n"
 	       "nvidia driver, each GPU's model, UUID, device minor, PCIe link and NUMA node, the\n"
 	       "driver version, every module that depends on nvidia, and the device nodes.\n"
 	       "Problems found are listed at the end; they do not change the exit code.\n\n"
 	       "  --root DIR  read /sys, /proc and /dev under DIR (default /)\n"
+	       "  --nvml PATH NVML library (default libnvidia-ml.so.1; 'none': skip NVML)\n"
 	       "  --json      print JSON (schema gpukeep.inventory, version 1)\n"
 	       "  -h, --help  show this help\n\n"
 	       "exit codes: 0 read, 1 the node could not be read, 2 usage\n");
@@ -130,11 +132,13 @@ static void print_text(const struct gk_inventory *inv)
 int verb_inventory(int argc, char **argv)
 {
 	struct gk_inventory inv;
-	const char *root = "/";
+	const char *root = "/", *nvml = NULL;
 	bool json = false;
 	int r;
 
-	r = parse_root_json_options("inventory", argc, argv, inventory_help, &root, &json);
+	r = nvml_cli_take_option("inventory", &argc, argv, &nvml);
+	if (r < 0)
+		r = parse_root_json_options("inventory", argc, argv, inventory_help, &root, &json);
 	if (r >= 0)
 		return r;
 	r = node_scan(root, &inv);
@@ -143,10 +147,13 @@ int verb_inventory(int argc, char **argv)
 	if (json) {
 		struct json_object *o = inventory_to_json(&inv);
 
-		r = o ? output_json(o) : -ENOMEM;
+		r = o ? nvml_cli_inventory(root, nvml, o) : -ENOMEM;
+		r = r < 0 ? r : output_json(o);
 		json_object_put(o);
-	} else
+	} else {
 		print_text(&inv);
+		r = nvml_cli_inventory(root, nvml, NULL);
+	}
 	inventory_done(&inv);
 	if (r < 0) {
 		log_error_errno(r, "cannot write the inventory: %m");

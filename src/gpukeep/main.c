@@ -17,9 +17,13 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{"inventory", verb_inventory, "GPUs, NVSwitches, driver, module graph and device nodes"},
+	{"status", verb_status, "persistence mode per GPU, as gpukeepd keeps it"},
+	{"pm", verb_pm, "set persistence mode for one GPU or all (through gpukeepd)"},
 	{"holders", verb_holders, "processes holding NVIDIA device files, and what to stop"},
 	{"baseline", verb_baseline, "save the node's expected configuration"},
 	{"validate", verb_validate, "check the node against its baseline"},
+	{"reload", verb_reload, "reload the NVIDIA driver safely, without a reboot"},
+	{"settings", verb_settings, "save and restore per-GPU settings a reload loses (NVML)"},
 };
 
 static void help(void)

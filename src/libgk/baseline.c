@@ -9,6 +9,7 @@
 
 #include "baseline.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "macro.h"
 #include "string-util.h"
 
@@ -88,20 +89,6 @@ int baseline_from_inventory(const struct gk_inventory *inv, struct gk_baseline *
 	return 0;
 }
 
-static struct json_object *strv_json(char *const *l)
-{
-	struct json_object *a = json_object_new_array();
-
-	for (; a && l && *l; l++)
-		json_object_array_add(a, json_object_new_string(*l));
-	return a;
-}
-
-static struct json_object *int_or_null(int v)
-{
-	return v >= 0 ? json_object_new_int(v) : NULL;
-}
-
 static struct json_object *gpu_json(const struct gk_baseline_gpu *g)
 {
 	struct json_object *o = json_object_new_object();
@@ -110,9 +97,9 @@ static struct json_object *gpu_json(const struct gk_baseline_gpu *g)
 	json_object_object_add(o, "bound", json_object_new_boolean(g->bound));
 	json_object_object_add(o, "uuid", g->uuid ? json_object_new_string(g->uuid) : NULL);
 	json_object_object_add(o, "model", g->model ? json_object_new_string(g->model) : NULL);
-	json_object_object_add(o, "minor", int_or_null(g->minor));
-	json_object_object_add(o, "current_width", int_or_null(g->cur_width));
-	json_object_object_add(o, "max_width", int_or_null(g->max_width));
+	json_object_object_add(o, "minor", json_int_or_null(g->minor));
+	json_object_object_add(o, "current_width", json_int_or_null(g->cur_width));
+	json_object_object_add(o, "max_width", json_int_or_null(g->max_width));
 	json_object_object_add(o, "max_gts",
 			       g->max_gts > 0 ? json_object_new_double(g->max_gts) : NULL);
 	return o;
@@ -135,9 +122,9 @@ struct json_object *baseline_to_json(const struct gk_baseline *b)
 	for (size_t i = 0; i < b->n_gpus; i++)
 		json_object_array_add(gpus, gpu_json(&b->gpus[i]));
 	json_object_object_add(o, "gpus", gpus);
-	json_object_object_add(o, "nvswitches", strv_json(b->nvswitches));
-	json_object_object_add(o, "modules", strv_json(b->modules));
-	json_object_object_add(o, "device_nodes", strv_json(b->device_nodes));
+	json_object_object_add(o, "nvswitches", json_strv_new(b->nvswitches));
+	json_object_object_add(o, "modules", json_strv_new(b->modules));
+	json_object_object_add(o, "device_nodes", json_strv_new(b->device_nodes));
 	return o;
 }
 

@@ -3,17 +3,8 @@
 #include <stdio.h>
 
 #include "inventory-json.h"
+#include "json-util.h"
 #include "macro.h"
-
-static struct json_object *str_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
-static struct json_object *int_or_null(int v)
-{
-	return v >= 0 ? json_object_new_int(v) : NULL;
-}
 
 static struct json_object *hex_id(unsigned v, int digits)
 {
@@ -23,23 +14,14 @@ static struct json_object *hex_id(unsigned v, int digits)
 	return json_object_new_string(buf);
 }
 
-static struct json_object *strv_to_json(char *const *l)
-{
-	struct json_object *a = json_object_new_array();
-
-	for (; a && l && *l; l++)
-		json_object_array_add(a, json_object_new_string(*l));
-	return a;
-}
-
 static struct json_object *link_to_json(const struct gk_pcilink *l)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "current_speed", str_or_null(l->cur_speed));
-	json_object_object_add(o, "current_width", int_or_null(l->cur_width));
-	json_object_object_add(o, "max_speed", str_or_null(l->max_speed));
-	json_object_object_add(o, "max_width", int_or_null(l->max_width));
+	json_object_object_add(o, "current_speed", json_string_or_null(l->cur_speed));
+	json_object_object_add(o, "current_width", json_int_or_null(l->cur_width));
+	json_object_object_add(o, "max_speed", json_string_or_null(l->max_speed));
+	json_object_object_add(o, "max_width", json_int_or_null(l->max_width));
 	json_object_object_add(o, "current_gts",
 			       l->cur_speed ? json_object_new_double(l->cur_gts) : NULL);
 	json_object_object_add(o, "max_gts",
@@ -57,9 +39,9 @@ static struct json_object *pcidev_to_json(const struct gk_pcidev *d)
 	json_object_object_add(o, "class", hex_id(d->class, 6));
 	json_object_object_add(o, "subsystem_vendor_id", hex_id(d->subsys_vendor, 4));
 	json_object_object_add(o, "subsystem_device_id", hex_id(d->subsys_device, 4));
-	json_object_object_add(o, "driver", str_or_null(d->driver));
+	json_object_object_add(o, "driver", json_string_or_null(d->driver));
 	json_object_object_add(o, "bound", json_object_new_boolean(streq_ptr(d->driver, "nvidia")));
-	json_object_object_add(o, "numa_node", int_or_null(d->numa_node));
+	json_object_object_add(o, "numa_node", json_int_or_null(d->numa_node));
 	json_object_object_add(o, "link", link_to_json(&d->link));
 	return o;
 }
@@ -70,13 +52,13 @@ static struct json_object *gpu_to_json(const struct gk_gpu *g, size_t index)
 	const struct gk_nvinfo *i = g->has_info ? &g->info : NULL;
 
 	json_object_object_add(o, "index", json_object_new_int((int)index));
-	json_object_object_add(o, "model", str_or_null(i ? i->model : NULL));
-	json_object_object_add(o, "uuid", str_or_null(i ? i->uuid : NULL));
-	json_object_object_add(o, "minor", int_or_null(i ? i->minor : -1));
+	json_object_object_add(o, "model", json_string_or_null(i ? i->model : NULL));
+	json_object_object_add(o, "uuid", json_string_or_null(i ? i->uuid : NULL));
+	json_object_object_add(o, "minor", json_int_or_null(i ? i->minor : -1));
 	json_object_object_add(o, "excluded",
 			       i && i->excluded >= 0 ? json_object_new_boolean(i->excluded) : NULL);
-	json_object_object_add(o, "vbios", str_or_null(i ? i->vbios : NULL));
-	json_object_object_add(o, "firmware", str_or_null(i ? i->firmware : NULL));
+	json_object_object_add(o, "vbios", json_string_or_null(i ? i->vbios : NULL));
+	json_object_object_add(o, "firmware", json_string_or_null(i ? i->firmware : NULL));
 	return o;
 }
 
@@ -90,10 +72,10 @@ static struct json_object *modules_to_json(const struct gk_inventory *inv)
 
 		json_object_object_add(o, "name", json_object_new_string(m->name));
 		json_object_object_add(o, "state", json_object_new_string(m->state));
-		json_object_object_add(o, "refcnt", int_or_null(m->refcnt));
+		json_object_object_add(o, "refcnt", json_int_or_null(m->refcnt));
 		json_object_object_add(o, "size", json_object_new_int64((int64_t)m->size));
-		json_object_object_add(o, "holders", strv_to_json(m->holders));
-		json_object_object_add(o, "taint", str_or_null(m->taint));
+		json_object_object_add(o, "holders", json_strv_new(m->holders));
+		json_object_object_add(o, "taint", json_string_or_null(m->taint));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -136,7 +118,7 @@ struct json_object *inventory_to_json(const struct gk_inventory *inv)
 	json_object_object_add(o, "schema", json_object_new_string(GK_INVENTORY_SCHEMA));
 	json_object_object_add(o, "version", json_object_new_int(GK_INVENTORY_VERSION));
 	json_object_object_add(driver, "loaded", json_object_new_boolean(inv->driver_loaded));
-	json_object_object_add(driver, "version", str_or_null(inv->driver_version));
+	json_object_object_add(driver, "version", json_string_or_null(inv->driver_version));
 	json_object_object_add(driver, "modules_known",
 			       json_object_new_boolean(inv->modules_known));
 	json_object_object_add(o, "driver", driver);

@@ -199,6 +199,13 @@ for ((i = 0; i < 400; i++)); do
 	sleep 300 3<"$DEV/nvidia2" &
 	MANY+=($!)
 done
+# each child opens the file after the fork: wait until all of them hold it
+for pid in "${MANY[@]}"; do
+	for ((t = 0; t < 200; t++)); do
+		[ "$(readlink "/proc/$pid/fd/3" 2>/dev/null)" = "$DEV/nvidia2" ] && break
+		sleep 0.01
+	done
+done
 gk_expect_exit 0 "scan with 400 more holders" -- holders_json
 gk_check "all 400 are found, each holding nvidia2 by fd" -- python3 -c "
 import json, sys

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Running a helper program (systemctl, dcgmi) and waiting for it, without a shell. */
+#pragma once
+
+/*
+ * Runs @argv (argv[0] looked up in PATH) with stdin from /dev/null and stdout/stderr inherited,
+ * or sent to /dev/null when @quiet. Returns its exit status (0..255), 128+N when killed by signal
+ * N, -ENOENT when the program does not exist, or -errno.
+ */
+int spawn_wait(char *const argv[], int quiet);

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* gpukeep pm: sets persistence mode for one GPU or all, through gpukeepd, as nvidia-smi -pm does;
+ * then waits (bounded) until the daemon's opens have settled and reports each GPU. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "daemon-call.h"
+#include "gk-exit.h"
+#include "macro.h"
+#include "output.h"
+#include "protocol.h"
+#include "verbs.h"
+
+#define SETTLE_TIMEOUT_MS 30000
+#define SETTLE_POLL_MS	  50
+
+static void pm_help(void)
+{
+	printf("usage: gpukeep pm [-i GPU] [--socket PATH] [--json] 0|1\n\n"
+	       "Sets persistence mode through gpukeepd: 1 (or ENABLED) keeps the GPU initialized\n"
+	       "by holding its device file open, 0 (or DISABLED) lets the driver tear it down "
+	       "when\n"
+	       "its last client exits. The daemon remembers the mode across restarts.\n\n"
+	       "  -i, --id GPU   one GPU: index, minor:N, PCI address or UUID (default: all)\n"
+	       "  --socket PATH  the daemon's socket (default %s)\n"
+	       "  --json         print the daemon's reply for the GPUs as JSON\n"
+	       "  -h, --help     show this help\n\n"
+	       "Changes need root or membership in the daemon's --group.\n"
+	       "exit codes: 0 done, 1 failed or a device could not be opened (the daemon "
+	       "retries),\n"
+	       "2 usage or unknown GPU, 3 permission denied\n",
+	       GK_SOCKET_PATH);
+}
+
+static int parse_mode(const char *s, bool *ret)
+{
+	if (streq(s, "1") || strcasecmp(s, "ENABLED") == 0)
+		*ret = true;
+	else if (streq(s, "0") || strcasecmp(s, "DISABLED") == 0)
+		*ret = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static bool any_opening(struct json_object *gpus)
+{
+	for (size_t i = 0; i < json_object_array_length(gpus); i++) {
+		const char *s =
+			json_object_get_string(get(json_object_array_get_idx(gpus, i), "state"));
+
+		if (s && streq(s, "opening"))
+			return true;
+	}
+	return false;
+}
+
+static bool pci_in(struct json_object *gpus, const char *pci)
+{
+	for (size_t i = 0; i < json_object_array_length(gpus); i++)
+		if (streq(json_object_get_string(get(json_object_array_get_idx(gpus, i), "pci")),
+			  pci))
+			return true;
+	return false;
+}
+
+/* Keeps in @list's "gpus" only those @set names (the list names every GPU). */
+static void filter(struct json_object *list, struct json_object *set)
+{
+	struct json_object *gpus = get(list, "gpus"), *keep = json_object_new_array();
+
+	if (!keep)
+		return;
+	for (size_t i = 0; i < json_object_array_length(gpus); i++) {
+		struct json_object *g = json_object_array_get_idx(gpus, i);
+
+		if (pci_in(get(set, "gpus"), json_object_get_string(get(g, "pci"))))
+			json_object_array_add(keep, json_object_get(g));
+	}
+	json_object_object_add(list, "gpus", keep);
+}
+
+/* Re-reads the GPUs until no open is in flight, so the report says what really happened. */
+static int settle(const char *socket_path, struct json_object *set, struct json_object **ret)
+{
+	struct timespec ts = {0, SETTLE_POLL_MS * 1000000L};
+	struct json_object *req = proto_request_new(GK_REQ_LIST), *cur = json_object_get(set);
+	int r = GK_EXIT_OK;
+
+	for (int waited = 0; req && any_opening(get(cur, "gpus")) && waited < SETTLE_TIMEOUT_MS;
+	     waited += SETTLE_POLL_MS) {
+		struct json_object *next = NULL;
+
+		nanosleep(&ts, NULL);
+		r = daemon_call("pm", socket_path, req, &next);
+		if (r != GK_EXIT_OK)
+			break;
+		filter(next, set);
+		json_object_put(cur);
+		cur = next;
+	}
+	json_object_put(req);
+	if (r != GK_EXIT_OK) {
+		json_object_put(cur);
+		return r;
+	}
+	*ret = cur;
+	return GK_EXIT_OK;
+}
+
+static int report(struct json_object *reply, bool enabled)
+{
+	struct json_object *gpus = get(reply, "gpus");
+	int r = GK_EXIT_OK;
+
+	for (size_t i = 0; i < json_object_array_length(gpus); i++) {
+		struct json_object *g = json_object_array_get_idx(gpus, i);
+		const char *pci = json_object_get_string(get(g, "pci"));
+		const char *state = json_object_get_string(get(g, "state"));
+		struct json_object *dev = get(g, "device");
+		const char *err = dev ? json_object_get_string(get(dev, "error")) : NULL;
+
+		printf("%s persistence mode for GPU %s.\n", enabled ? "Enabled" : "Disabled", pci);
+		if (!enabled || json_object_get_boolean(get(reply, "released_all")))
+			continue;
+		if (!streq(state, "held")) {
+			fprintf(stderr, "gpukeep pm: GPU %s is %s, not held: %s\n", pci, state,
+				err ? err
+				    : strempty(json_object_get_string(get(g, "unavailable"))));
+			r = GK_EXIT_FAILED;
+		}
+	}
+	if (enabled && json_object_get_boolean(get(reply, "released_all")))
+		printf("note: gpukeepd has released every device file on request (release-all); "
+		       "the mode applies when they are re-acquired.\n");
+	if (r == GK_EXIT_OK)
+		printf("All done.\n");
+	return r;
+}
+
+static int pm_run(const char *socket_path, const char *gpu, bool enabled, bool json)
+{
+	struct json_object *req = proto_request_new(GK_REQ_SET_PERSISTENCE);
+	struct json_object *set = NULL, *reply = NULL;
+	int r = GK_EXIT_FAILED;
+
+	if (!req)
+		return r;
+	json_object_object_add(req, "enabled", json_object_new_boolean(enabled));
+	if (gpu)
+		json_object_object_add(req, "gpu", json_object_new_string(gpu));
+	r = daemon_call("pm", socket_path, req, &set);
+	if (r == GK_EXIT_OK)
+		r = settle(socket_path, set, &reply);
+	if (r == GK_EXIT_OK && json)
+		r = output_json(get(reply, "gpus")) < 0 ? GK_EXIT_FAILED : GK_EXIT_OK;
+	else if (r == GK_EXIT_OK)
+		r = report(reply, enabled);
+	json_object_put(reply);
+	json_object_put(set);
+	json_object_put(req);
+	return r;
+}
+
+int verb_pm(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"id", required_argument, NULL, 'i'},
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	const char *socket_path = GK_SOCKET_PATH, *gpu = NULL;
+	struct gk_gpusel sel;
+	bool json = false, enabled;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "hi:s:j", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'i':
+			gpu = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			pm_help();
+			return GK_EXIT_OK;
+		default:
+			return usage_error("pm", "invalid option");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("pm", "expected one mode, 0 or 1");
+	if (parse_mode(argv[optind], &enabled) < 0)
+		return usage_error("pm", "invalid mode '%s': expected 0, 1, ENABLED or DISABLED",
+				   argv[optind]);
+	if (gpu && gpusel_parse(gpu, &sel) < 0)
+		return usage_error("pm",
+				   "malformed GPU '%s': expected an index, minor:N, a PCI address "
+				   "(0000:3b:00.0) or a UUID (GPU-...)",
+				   gpu);
+	return pm_run(socket_path, gpu, enabled, json);
+}

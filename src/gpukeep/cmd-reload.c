@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* gpukeep reload: the safe NVIDIA driver reload (see reload.c for the steps). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gk-exit.h"
+#include "log.h"
+#include "modops.h"
+#include "output.h"
+#include "parse-util.h"
+#include "protocol.h"
+#include "reload.h"
+#include "verbs.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/gpukeep"
+
+static void reload_help(void)
+{
+	printf("usage: gpukeep reload [--kill] [--dry-run] [--baseline FILE] [--grace SECONDS]\n"
+	       "                      [--unload-timeout SECONDS] [--diag] [--json] [--state-dir "
+	       "DIR]\n"
+	       "                      [--socket PATH] [--systemctl CMD] [--root DIR]\n\n"
+	       "Reloads the NVIDIA driver without a reboot, in numbered, timed steps:\n"
+	       "  1 lock      one reload per node; write the journal (node, modules) before any "
+	       "change\n"
+	       "  2 preflight find the GPU holders; refuse (exit 3) on a D-state holder, or on\n"
+	       "              holders without --kill\n"
+	       "  3 stop      gpukeepd releases its devices; holding systemd services are stopped\n"
+	       "              with systemctl; other processes get SIGTERM, the grace period, "
+	       "SIGKILL\n"
+	       "  4 unload    leaves first through libkmod, never forced; retried while in use\n"
+	       "  5 load      the same modules, through modprobe.d; missing device nodes created\n"
+	       "  6 restore   gpukeepd re-acquires the GPUs; stopped services start again\n"
+	       "  7 validate  against --baseline, or against the node as it was before\n"
+	       "  8 report\n"
+	       "A reload killed at any step is finished by the next 'gpukeep reload', which reads\n"
+	       "the journal in the state directory.\n\n"
+	       "  --kill                 stop the processes and services that hold the GPUs\n"
+	       "  --dry-run              print the plan and change nothing\n"
+	       "  --baseline FILE        validate against FILE (see 'gpukeep baseline save')\n"
+	       "  --grace SECONDS        between SIGTERM and SIGKILL (default 30)\n"
+	       "  --unload-timeout SECONDS  how long a module may stay in use (default 10)\n"
+	       "  --diag                 run 'dcgmi diag -r 1' after validation, when installed\n"
+	       "  --json                 print the report as JSON (progress goes to stderr)\n"
+	       "  --state-dir DIR        journal and lock (default " DEFAULT_STATE_DIR ")\n"
+	       "  --socket PATH          gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
+	       "  --systemctl CMD        the service manager command (default systemctl)\n"
+	       "  --root DIR             read /sys, /proc and /dev under DIR (default /)\n\n"
+	       "exit codes: 0 reloaded and valid; 1 failed and rolled back (the driver as it "
+	       "was);\n"
+	       "2 usage; 3 refused, nothing changed; 4 failed and not rolled back: the report\n"
+	       "names the next rung (GPU reset, or drain and reboot)\n");
+}
+
+struct reload_args {
+	struct gk_reload_opts o;
+	const char *state_dir;
+	bool json;
+};
+
+static void say_line(void *userdata, const char *line)
+{
+	FILE *f = *(bool *)userdata ? stderr : stdout;
+
+	fprintf(f, "%s\n", line);
+	fflush(f);
+}
+
+static int parse_seconds(const char *s, unsigned *ret_ms)
+{
+	unsigned v;
+
+	if (safe_atou_base(s, 10, &v) < 0 || v > 3600)
+		return -EINVAL;
+	*ret_ms = v * 1000;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct reload_args *a)
+{
+	static const struct option opts[] = {
+		{"kill", no_argument, NULL, 'k'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"baseline", required_argument, NULL, 'b'},
+		{"grace", required_argument, NULL, 'g'},
+		{"unload-timeout", required_argument, NULL, 'u'},
+		{"diag", no_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"socket", required_argument, NULL, 'S'},
+		{"systemctl", required_argument, NULL, 'C'},
+		{"root", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "hknb:g:u:djs:S:C:r:", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'k':
+			a->o.kill = true;
+			break;
+		case 'n':
+			a->o.dry_run = true;
+			break;
+		case 'b':
+			a->o.baseline_path = optarg;
+			break;
+		case 'g':
+			if (parse_seconds(optarg, &a->o.grace_ms) < 0)
+				return usage_error("reload",
+						   "--grace needs 0..3600 seconds, not '%s'",
+						   optarg);
+			break;
+		case 'u':
+			if (parse_seconds(optarg, &a->o.unload_budget_ms) < 0)
+				return usage_error(
+					"reload",
+					"--unload-timeout needs 0..3600 seconds, not '%s'", optarg);
+			break;
+		case 'd':
+			a->o.diag = true;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 's':
+			a->state_dir = optarg;
+			break;
+		case 'S':
+			a->o.socket = optarg;
+			break;
+		case 'C':
+			a->o.systemctl = optarg;
+			break;
+		case 'r':
+			a->o.root = optarg;
+			break;
+		case 'h':
+			reload_help();
+			return GK_EXIT_OK;
+		default:
+			return usage_error("reload", "invalid option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("reload", "unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+static struct json_object *report_json(const struct gk_reload_result *r)
+{
+	struct json_object *o = json_object_new_object(), *steps = json_object_new_array();
+
+	for (size_t i = 0; o && steps && i < r->journal.n_steps; i++) {
+		const struct gk_journal_step *s = &r->journal.steps[i];
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "name", json_object_new_string(s->name));
+		json_object_object_add(j, "status",
+				       json_object_new_string(step_status_to_string(s->status)));
+		json_object_object_add(j, "ms", json_object_new_int((int)s->ms));
+		json_object_object_add(j, "detail",
+				       s->detail ? json_object_new_string(s->detail) : NULL);
+		json_object_array_add(steps, j);
+	}
+	json_object_object_add(o, "schema", json_object_new_string("gpukeep.reload"));
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "exit", json_object_new_int(r->exit));
+	json_object_object_add(o, "resumed", json_object_new_boolean(r->resumed));
+	json_object_object_add(o, "error", r->error ? json_object_new_string(r->error) : NULL);
+	json_object_object_add(o, "next_rung",
+			       json_object_new_string(rung_to_string(r->next_rung)));
+	json_object_object_add(o, "steps", steps);
+	json_object_object_add(o, "differences", differences_to_json(&r->differences));
+	json_object_object_add(
+		o, "diag",
+		r->diag == -1	? json_object_new_string("not run")
+		: r->diag == -2 ? json_object_new_string("not installed")
+				: json_object_new_string(r->diag == 0 ? "passed" : "failed"));
+	return o;
+}
+
+/* Opens the state directory, creating it and its parents (0755) as needed. */
+static int open_state_dir(const char *dir)
+{
+	_cleanup_free_ char *copy = strdup(dir);
+	int fd;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int run(struct reload_args *a)
+{
+	struct gk_reload_result res;
+	struct gk_modops *ops = NULL;
+	int r;
+
+	/* a dry run plans from /proc/modules alone: it needs no module indexes */
+	r = a->o.dry_run ? 0 : modops_kmod_new(&ops);
+	if (r < 0) {
+		log_error_errno(r, "cannot read the kernel's module indexes (libkmod, "
+				   "/lib/modules/$(uname -r)): %m");
+		return GK_EXIT_PRECONDITION;
+	}
+	a->o.modops = ops;
+	r = reload_run(&a->o, &res);
+	modops_kmod_free(ops);
+	if (r < 0) {
+		log_error_errno(r, "reload: %m");
+		return GK_EXIT_NEEDS_PERSON;
+	}
+	if (a->json) {
+		struct json_object *o = report_json(&res);
+
+		if (!o || output_json(o) < 0)
+			log_error("cannot write the report");
+		json_object_put(o);
+	} else if (res.exit != GK_EXIT_OK)
+		printf("reload %s: %s\n", res.exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
+		       res.error ? res.error : "unknown error");
+	else if (!a->o.dry_run)
+		printf("reload: done%s\n", res.resumed ? " (finished an interrupted reload)" : "");
+	r = res.exit;
+	reload_result_done(&res);
+	return r;
+}
+
+int verb_reload(int argc, char **argv)
+{
+	struct reload_args a = {
+		.o = {.root = "/",
+		      .socket = GK_SOCKET_PATH,
+		      .systemctl = "systemctl",
+		      .grace_ms = 30000,
+		      .unload_budget_ms = 10000,
+		      .say = say_line},
+		.state_dir = DEFAULT_STATE_DIR,
+	};
+	int r;
+
+	r = parse_args(argc, argv, &a);
+	if (r >= 0)
+		return r;
+	a.o.userdata = &a.json;
+	/* a dry run writes nothing, not even the state directory */
+	r = a.o.dry_run ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			: open_state_dir(a.state_dir);
+	if (r < 0) {
+		log_error_errno(r, "cannot open state directory %s: %m", a.state_dir);
+		return GK_EXIT_PRECONDITION;
+	}
+	a.o.state_dirfd = r;
+	r = run(&a);
+	close(a.o.state_dirfd);
+	return r;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Control-socket connections: peer credentials at accept, caps on connections and line sizes,
+ * a read deadline per client, replies buffered without ever blocking the loop. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "protocol.h"
+
+struct gkd;
+
+struct client {
+	struct client *prev, *next;
+	int fd;
+	struct ucred cred; /* from SO_PEERCRED at accept */
+	bool may_change;   /* root, or a member of the daemon's --group at connect time */
+	char in[GK_PROTO_MAX_REQUEST];
+	size_t in_len;
+	char *out; /* reply bytes not yet sent */
+	size_t out_len, out_off;
+	bool closing;	   /* close once the output is sent */
+	uint64_t deadline; /* a request must be complete (and its reply read) by then */
+};
+
+struct client_list {
+	struct client *head;
+	size_t n;
+};
+
+/*
+ * Creates the listening socket at @path (a stale one is replaced), mode 0666 (anyone may read;
+ * requests that change something are checked per request), owned by @uid:@gid. Returns 0 and a
+ * non-blocking SOCK_CLOEXEC fd, or -errno.
+ */
+int server_socket_open(const char *path, uid_t uid, gid_t gid, int *ret_fd);
+
+/* Accepts every pending connection, refusing those over the caps with an error reply. */
+void clients_accept(struct gkd *d);
+/* Handles readiness of @c's socket (EPOLLIN/EPOLLOUT/EPOLLHUP in @events). */
+void client_event(struct gkd *d, struct client *c, uint32_t events);
+/* Drops clients past their deadline. */
+void clients_tick(struct gkd *d, uint64_t now);
+uint64_t clients_next_deadline(const struct gkd *d);
+/* Tries once to send what is pending, then closes every client. */
+void clients_close_all(struct gkd *d);
