@@ -16,6 +16,9 @@ struct kmod_ops {
 	struct kmod_ctx *ctx;
 };
 
+/* libkmod's log callback hands us its own printf format and arguments */
+static void kmod_logger(void *data, int priority, const char *file, int line, const char *fn,
+			const char *format, va_list args) _printf_(6, 0);
 static void kmod_logger(void *data, int priority, const char *file, int line, const char *fn,
 			const char *format, va_list args)
 {

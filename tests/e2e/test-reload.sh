@@ -4,7 +4,7 @@
 # 8 GPUs, gpukeepd and 50 holders; a holder that ignores SIGTERM; a D-state holder (refused,
 # nothing changed); nvidia_peermem unloaded and loaded back; two reloads at once; a reload
 # killed mid-way and finished by the next; a GPU that fails to probe on reload; a link
-# narrower than the baseline.
+# narrower than the baseline; a holder that is a systemd service.
 # shellcheck disable=SC2016 # guest commands: single quotes on purpose
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -177,5 +177,43 @@ gpukeep reload --baseline /tmp/baseline.json --json $S >/out/narrow.json 2>/out/
 check "a link narrower than the baseline: exit 4" same "$(cat "$E2E_TMP/narrow/narrow.rc")" 4
 pcheck narrow "... the GPU and both widths are named, next rung a GPU reset" \
 	'any(d["object"] == "0000:02:00.0" and d["message"] == "PCIe link is x8, baseline x16" for d in j("narrow.json")["differences"]) and j("narrow.json")["next_rung"] == "gpu-reset"'
+
+# --- boot 5: a holder that is a systemd service is stopped and started through the manager --
+# The unit is a cgroup under system.slice whose supervisor respawns the GPU holder, as
+# Restart= would: killing the holder alone would not free the GPU. The stand-in systemctl
+# stops the whole cgroup (cgroup.kill) and starts the supervisor again.
+boot units --gpus 2 -- "$SETUP"'
+cg=/sys/fs/cgroup/system.slice/fake-dcgm.service
+mkdir -p $cg
+cat >/usr/local/bin/fake-systemctl <<"EOF_SYSTEMCTL"
+#!/bin/sh
+cg=/sys/fs/cgroup/system.slice/$2
+echo "$1 $2" >>/out/systemctl.log
+case "$1" in
+stop)
+	echo 1 >$cg/cgroup.kill
+	while [ -n "$(cat $cg/cgroup.procs)" ]; do sleep 0.05; done ;;
+start)
+	sh -c "echo \$\$ >$cg/cgroup.procs; exec sh -c \"while :; do sleep 600 </dev/nvidia0; done\"" &
+	sleep 0.5 ;;
+esac
+EOF_SYSTEMCTL
+chmod +x /usr/local/bin/fake-systemctl
+fake-systemctl start fake-dcgm.service
+: >/out/systemctl.log
+gpukeep holders --json >/out/before.json
+gpukeep reload --kill --grace 2 --systemctl fake-systemctl --json $S >/out/units.json 2>/out/units.progress; echo $? >/out/units.rc
+sleep 0.5
+gpukeep holders --json >/out/after.json
+'
+check "a service holding a GPU: reload exit 0" same "$(cat "$E2E_TMP/units/units.rc")" 0
+pcheck units "... before, the holder was in unit fake-dcgm.service" \
+	'any(h["unit"] == "fake-dcgm.service" for h in j("before.json")["holders"])'
+pcheck units "... the unit was stopped, then started, through the service manager" \
+	'out.lines("systemctl.log") == ["stop fake-dcgm.service", "start fake-dcgm.service"]'
+pcheck units "... the stop step stopped 1 unit and no process by signal" \
+	'", 1 unit(s) stopped, 0 process(es) stopped" in j("units.json")["steps"][2]["detail"]'
+pcheck units "... after the reload the service holds the GPU again" \
+	'any(h["unit"] == "fake-dcgm.service" for h in j("after.json")["holders"])'
 
 e2e_done
