@@ -31,6 +31,7 @@ void journal_done(struct gk_journal *j)
 {
 	baseline_done(&j->before);
 	strv_free(j->unload_order);
+	strv_free(j->module_params);
 	strv_free(j->units);
 	free(j->daemon_socket);
 	for (size_t i = 0; i < j->n_steps; i++)
@@ -62,6 +63,7 @@ static struct json_object *journal_to_json(const struct gk_journal *j)
 	json_object_object_add(o, "runs", json_object_new_int((int)j->runs));
 	json_object_object_add(o, "before", baseline_to_json(&j->before));
 	json_object_object_add(o, "unload_order", json_strv_new(j->unload_order));
+	json_object_object_add(o, "module_parameters", json_strv_new(j->module_params));
 	json_object_object_add(o, "units", json_strv_new(j->units));
 	json_object_object_add(o, "daemon_released", json_object_new_boolean(j->daemon_released));
 	json_object_object_add(o, "daemon_socket",
@@ -184,6 +186,7 @@ static void load_fields(struct json_object *o, struct gk_journal *j, char **err)
 		free(inner);
 	}
 	j->unload_order = get_strv(o, "unload_order", err);
+	j->module_params = get_strv(o, "module_parameters", err);
 	j->units = get_strv(o, "units", err);
 	v = get(o, "daemon_released", json_type_boolean, false, err);
 	j->daemon_released = v && json_object_get_boolean(v);
@@ -215,7 +218,7 @@ int journal_load(int dirfd, const char *name, struct gk_journal *ret, char **ret
 	else
 		load_fields(o, &j, &err);
 	json_object_put(o);
-	if (err || !j.unload_order || !j.units) {
+	if (err || !j.unload_order || !j.units || !j.module_params) {
 		journal_done(&j);
 		if (ret_error)
 			*ret_error = err ? err : strdup("out of memory");

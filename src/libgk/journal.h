@@ -36,8 +36,11 @@ struct gk_journal {
 	unsigned runs;		   /* 1 + how many times it was resumed */
 	struct gk_baseline before; /* the node before the reload: the reference to validate */
 	char **unload_order;	   /* leaves first */
-	char **units;		   /* systemd units stopped, to start again */
-	bool daemon_released;	   /* gpukeepd was asked to release its devices */
+	/* "module.param=value" for every readable /sys/module/<m>/parameters/<p> at the start;
+	 * the real nvidia module hides its own (mode 0): /proc/driver/nvidia/params has them */
+	char **module_params;
+	char **units;	      /* systemd units stopped, to start again */
+	bool daemon_released; /* gpukeepd was asked to release its devices */
 	char *daemon_socket;
 	struct gk_journal_step steps[GK_JOURNAL_MAX_STEPS];
 	size_t n_steps;

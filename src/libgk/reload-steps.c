@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Reload steps shared by the runner: progress, verdicts, the journal, the plan and its refusals,
  * and the roll back. The steps that change the node are in reload-apply.c. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -213,6 +214,35 @@ int reload_dry_run(struct reload_ctx *c)
 	return r;
 }
 
+/* Appends "m.p=value" for each readable parameter of module @m. */
+static int record_params(struct reload_ctx *c, const char *m, char ***l)
+{
+	_cleanup_free_ char *dir = strdup_printf("sys/module/%s/parameters", m);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (!dir)
+		return -ENOMEM;
+	if (opendir_at(c->rootfd, dir, (void **)&d) < 0)
+		return 0; /* a module without parameters has no such directory */
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *path = NULL, *entry = NULL;
+		char value[256];
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = strdup_printf("%s/%s", dir, de->d_name);
+		if (!path)
+			return -ENOMEM;
+		if (read_attr_at(c->rootfd, path, value, sizeof(value)) < 0)
+			continue; /* write-only or unreadable: not known */
+		entry = strdup_printf("%s.%s=%s", m, de->d_name, value);
+		if (!entry || strv_extend(l, entry) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int reload_begin(struct reload_ctx *c)
 {
 	_cleanup_(inventory_done) struct gk_inventory inv = {};
@@ -230,8 +260,14 @@ int reload_begin(struct reload_ctx *c)
 	*j = (struct gk_journal){.pid = getpid(), .started = (long long)time(NULL), .runs = 1};
 	if (baseline_from_inventory(&inv, &j->before) < 0 ||
 	    modgraph_unload_order(&inv.modules, "nvidia", &j->unload_order) < 0 ||
-	    !(j->units = calloc(1, sizeof(char *))) || !(j->daemon_socket = strdup(c->o->socket)))
+	    !(j->units = calloc(1, sizeof(char *))) ||
+	    !(j->module_params = calloc(1, sizeof(char *))) ||
+	    !(j->daemon_socket = strdup(c->o->socket)))
 		return reload_verdict(c, GK_EXIT_FAILED, "cannot record the node: out of memory");
+	for (char **m = j->unload_order; *m; m++)
+		if (record_params(c, *m, &j->module_params) < 0)
+			return reload_verdict(c, GK_EXIT_FAILED,
+					      "cannot record the node: out of memory");
 	j->n_steps = reload_step_count;
 	for (size_t i = 0; i < reload_step_count; i++)
 		snprintf(j->steps[i].name, sizeof(j->steps[i].name), "%s", reload_step_names[i]);

@@ -40,8 +40,8 @@ static void make(struct gk_journal *j)
 	*j = (struct gk_journal){.pid = 4242, .started = 1795449232, .runs = 1};
 	j->before.gpus = calloc(1, sizeof(*j->before.gpus));
 	j->before.n_gpus = 1;
-	j->before.gpus[0] = (struct gk_baseline_gpu){.bound = true, .minor = 0, .cur_width = 16,
-						     .max_width = 16, .max_gts = 32.0};
+	j->before.gpus[0] = (struct gk_baseline_gpu){
+		.bound = true, .minor = 0, .cur_width = 16, .max_width = 16, .max_gts = 32.0};
 	snprintf(j->before.gpus[0].pci, sizeof(j->before.gpus[0].pci), "0000:18:00.0");
 	j->before.nvswitches = calloc(1, sizeof(char *));
 	j->before.modules = calloc(1, sizeof(char *));
@@ -51,6 +51,8 @@ static void make(struct gk_journal *j)
 	strv_extend(&j->unload_order, "nvidia_uvm");
 	strv_extend(&j->unload_order, "nvidia");
 	strv_extend(&j->units, "nvidia-dcgm.service");
+	j->module_params = calloc(1, sizeof(char *));
+	strv_extend(&j->module_params, "nvidia_drm.modeset=Y");
 	j->daemon_released = true;
 	j->daemon_socket = strdup("/run/gpukeep/socket");
 	j->n_steps = 3;
@@ -77,6 +79,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(strv_length(k.unload_order), 2);
 	assert_string_equal(k.unload_order[1], "nvidia");
 	assert_string_equal(k.units[0], "nvidia-dcgm.service");
+	assert_string_equal(k.module_params[0], "nvidia_drm.modeset=Y");
 	assert_true(k.daemon_released);
 	assert_string_equal(k.daemon_socket, "/run/gpukeep/socket");
 	assert_int_equal(k.n_steps, 3);
@@ -129,7 +132,8 @@ static void test_corrupt(void **state)
 	put("{\"schema\": \"gpukeep.reload-journal\", \"version\": 1, \"pid\": 1, \"started\": 1, "
 	    "\"runs\": 1, \"before\": {\"schema\": \"gpukeep.baseline\", \"version\": 1, "
 	    "\"driver_version\": null, \"gpus\": [], \"nvswitches\": [], \"modules\": [], "
-	    "\"device_nodes\": []}, \"unload_order\": [\"nvidia\"], \"units\": [], "
+	    "\"device_nodes\": []}, \"unload_order\": [\"nvidia\"], \"module_parameters\": [], "
+	    "\"units\": [], "
 	    "\"daemon_released\": false, \"daemon_socket\": null, \"steps\": [{\"name\": \"lock\", "
 	    "\"status\": \"exploded\", \"ms\": 1, \"detail\": null}], \"finished\": false}");
 	assert_int_equal(journal_load(dirfd_, GK_JOURNAL_FILE, &k, &error), -EBADMSG);
