@@ -6,6 +6,7 @@
 #include "gk-exit.h"
 #include "log.h"
 #include "node.h"
+#include "nvml-cli.h"
 #include "root.h"
 
 int node_scan(const char *root, struct gk_inventory *ret)
@@ -36,6 +37,8 @@ int node_baseline(const char *root, struct gk_baseline *ret, size_t *ret_problem
 	if (r != 0)
 		return r;
 	r = baseline_from_inventory(&inv, ret);
+	if (r >= 0 && (r = nvml_cli_baseline(root, ret)) < 0)
+		baseline_done(ret);
 	if (ret_problems)
 		*ret_problems = inv.n_problems;
 	inventory_done(&inv);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gk-exit.h"
+#include "nvml-baseline.h"
 #include "nvml-cli.h"
 #include "output.h"
 #include "string-util.h"
@@ -202,4 +203,11 @@ int nvml_cli_inventory(const char *root, const char *path, struct json_object *j
 		print_text(&node);
 	nvml_node_done(&node);
 	return r < 0 ? -ENOMEM : 0;
+}
+
+int nvml_cli_baseline(const char *root, struct gk_baseline *b)
+{
+	if (!nvml_cli_wanted(root, NULL))
+		return 0;
+	return nvml_baseline_scan(NULL, 0, &b->nvml);
 }

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
+#include "baseline.h"
 #include "nvml-node.h"
 
 /*
@@ -31,3 +32,7 @@ int nvml_cli_scan(const char *root, const char *path, struct gk_nvml_node *ret);
  * NULL. Nothing when NVML is not consulted. Returns 0 or -ENOMEM.
  */
 int nvml_cli_inventory(const char *root, const char *path, struct json_object *json);
+
+/* Adds the NVML part (NVLinks, pending retirements) to @b when the verb consults NVML
+ * (nvml_cli_wanted() with no --nvml: $GPUKEEP_NVML or the real node). Returns 0 or -ENOMEM. */
+int nvml_cli_baseline(const char *root, struct gk_baseline *b);

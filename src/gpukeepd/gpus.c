@@ -217,7 +217,8 @@ static int pmstate_copy(const struct gk_pmstate *s, struct gk_pmstate *ret)
 	c.entries = malloc((s->n + 1) * sizeof(*c.entries));
 	if (!c.entries)
 		return -ENOMEM;
-	memcpy(c.entries, s->entries, s->n * sizeof(*c.entries));
+	if (s->n > 0)
+		memcpy(c.entries, s->entries, s->n * sizeof(*c.entries));
 	*ret = c;
 	return 0;
 }

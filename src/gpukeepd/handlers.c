@@ -56,7 +56,7 @@ static struct json_object *hold_to_json(const struct hold *h)
 	return o;
 }
 
-static struct json_object *gpu_to_json(const struct gkd *d, const struct gpu *g, size_t index)
+static struct json_object *gpu_to_json(const struct gpu *g, size_t index)
 {
 	struct json_object *o = json_object_new_object();
 	bool held = g->hold.state == HOLD_HELD;
@@ -75,7 +75,6 @@ static struct json_object *gpu_to_json(const struct gkd *d, const struct gpu *g,
 	add(o, "kept_by", held ? json_object_new_string("gpukeepd") : NULL);
 	add(o, "unavailable", str_or_null(g->unavailable));
 	add(o, "device", g->unavailable ? NULL : hold_to_json(&g->hold));
-	(void)d;
 	return o;
 }
 
@@ -88,7 +87,7 @@ static struct json_object *gpus_json(const struct gkd *d, const struct gk_gpusel
 
 		if (sel && !gpusel_match(sel, (unsigned)i, g->minor, &g->addr, g->uuid))
 			continue;
-		json_object_array_add(a, gpu_to_json(d, g, i));
+		json_object_array_add(a, gpu_to_json(g, i));
 	}
 	return a;
 }
@@ -97,10 +96,18 @@ static struct json_object *gpus_json(const struct gkd *d, const struct gk_gpusel
  * "list" is what monitoring polls: its GPU array is serialized once per change of the table or a
  * hold, and a reply is that text in an envelope.
  */
+static char *list_text;
+
+void handlers_done(void)
+{
+	free(list_text);
+	list_text = NULL;
+}
+
 static const char *list_gpus_text(struct gkd *d)
 {
-	static char *text;
 	static uint64_t gen_table = UINT64_MAX, gen_holds = UINT64_MAX;
+	char *text = list_text;
 	struct json_object *a;
 	const char *s;
 
@@ -116,6 +123,7 @@ static const char *list_gpus_text(struct gkd *d)
 	json_object_put(a);
 	gen_table = d->gpus.generation;
 	gen_holds = hold_generation();
+	list_text = text;
 	return text;
 }
 
@@ -183,6 +191,7 @@ static struct json_object *reply_status(struct gkd *d, const struct gk_request *
 
 static struct json_object *reply_set(struct gkd *d, const struct gk_request *r)
 {
+	struct json_object *o;
 	char msg[160];
 	int k;
 
@@ -201,15 +210,12 @@ static struct json_object *reply_set(struct gkd *d, const struct gk_request *r)
 	}
 	log_info("persistence %s for %s (%d GPU%s)", r->enabled ? "on" : "off",
 		 r->gpu_text[0] ? r->gpu_text : "all GPUs", k, k == 1 ? "" : "s");
-	{
-		struct json_object *o = proto_reply_ok(r->id);
-
-		if (!o)
-			return NULL;
-		add(o, "released_all", json_object_new_boolean(d->gpus.released));
-		add(o, "gpus", gpus_json(d, &r->gpu));
-		return o;
-	}
+	o = proto_reply_ok(r->id);
+	if (!o)
+		return NULL;
+	add(o, "released_all", json_object_new_boolean(d->gpus.released));
+	add(o, "gpus", gpus_json(d, &r->gpu));
+	return o;
 }
 
 static struct json_object *reply_release(struct gkd *d, const struct gk_request *r, bool release)

@@ -13,3 +13,6 @@ struct client;
  */
 char *handle_request(struct gkd *d, const struct client *c, const char *line, size_t len,
 		     size_t *ret_len);
+
+/* Frees the cached "list" reply. */
+void handlers_done(void);

@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "handlers.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -136,6 +137,7 @@ static void shutdown_all(struct gkd *d)
 	gpus_set_released(&d->gpus, true);
 	log_info("released %zu device files", d->gpus.n);
 	d->epfd = safe_close(d->epfd);
+	handlers_done();
 }
 
 int loop_run(struct gkd *d)

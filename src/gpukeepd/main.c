@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -256,6 +257,23 @@ static void print_config(const struct ids *ids)
 	       cfg.verbose ? ", verbose" : "");
 }
 
+/* Each client is one fd: keep the cap well under the fd limit, so that accept() never fails with
+ * EMFILE (the listening socket would then stay readable and spin the loop). */
+static void clamp_clients(void)
+{
+	struct rlimit rl;
+	rlim_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	room = rl.rlim_cur > 512 ? rl.rlim_cur - 256 : rl.rlim_cur / 2;
+	if (cfg.max_clients <= room)
+		return;
+	log_warning("--max-clients %u is over what the fd limit (%llu) allows: using %llu",
+		    cfg.max_clients, (unsigned long long)rl.rlim_cur, (unsigned long long)room);
+	cfg.max_clients = (unsigned)room;
+}
+
 static int signals_setup(void)
 {
 	sigset_t mask;
@@ -392,6 +410,7 @@ int main(int argc, char **argv)
 	r = ids_resolve(cfg.user, cfg.group, &ids);
 	if (r < 0)
 		return GK_EXIT_USAGE;
+	clamp_clients();
 	if (cfg.check_only) {
 		print_config(&ids);
 		return GK_EXIT_OK;

@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "json-util.h"
 #include "macro.h"
+#include "nvml-baseline.h"
 #include "string-util.h"
 
 void baseline_done(struct gk_baseline *b)
@@ -24,6 +25,7 @@ void baseline_done(struct gk_baseline *b)
 	strv_free(b->nvswitches);
 	strv_free(b->modules);
 	strv_free(b->device_nodes);
+	nvml_baseline_free(b->nvml);
 	*b = (struct gk_baseline){};
 }
 
@@ -125,6 +127,8 @@ struct json_object *baseline_to_json(const struct gk_baseline *b)
 	json_object_object_add(o, "nvswitches", json_strv_new(b->nvswitches));
 	json_object_object_add(o, "modules", json_strv_new(b->modules));
 	json_object_object_add(o, "device_nodes", json_strv_new(b->device_nodes));
+	if (b->nvml && b->nvml->available)
+		json_object_object_add(o, "nvml", nvml_baseline_to_json(b->nvml));
 	return o;
 }
 
@@ -266,6 +270,10 @@ static void load_object(struct loader *l, struct json_object *o, struct gk_basel
 	b->nvswitches = strv_field(l, o, "nvswitches");
 	b->modules = strv_field(l, o, "modules");
 	b->device_nodes = strv_field(l, o, "device_nodes");
+	/* optional: baselines saved without NVML have no "nvml" */
+	if (json_object_object_get_ex(o, "nvml", &v) && v && !l->error && !l->oom &&
+	    nvml_baseline_from_json(v, &b->nvml, &l->error) == -ENOMEM)
+		l->oom = true;
 }
 
 int baseline_from_json(struct json_object *o, struct gk_baseline *ret, char **ret_error)

@@ -23,6 +23,8 @@ struct gk_baseline_gpu {
 	double max_gts;		  /* 0 when unknown */
 };
 
+struct gk_baseline_nvml; /* nvml-baseline.h */
+
 struct gk_baseline {
 	char *driver_version; /* NULL when unknown */
 	struct gk_baseline_gpu *gpus;
@@ -30,6 +32,9 @@ struct gk_baseline {
 	char **nvswitches;   /* PCI addresses */
 	char **modules;	     /* nvidia's closure */
 	char **device_nodes; /* nodes that were ok */
+
+	/* NVLinks and pending retirements (nvml-baseline.h); NULL when not recorded */
+	struct gk_baseline_nvml *nvml;
 };
 
 /* Takes what a baseline keeps from @inv. Returns 0 or -ENOMEM. Free with baseline_done(). */

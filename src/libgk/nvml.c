@@ -29,6 +29,9 @@ struct gk_nvml {
 	char hung_error[256]; /* the call that hung, in words */
 };
 
+_Static_assert(sizeof(struct nvml_args) <= NVML_WORKER_ARGS_MAX,
+	       "worker argument buffer too small");
+
 static const char *const status_names[] = {
 	[NVML_ERROR_UNINITIALIZED] = "NVML not initialized",
 	[NVML_ERROR_INVALID_ARGUMENT] = "invalid argument",
@@ -110,7 +113,7 @@ static int failed(struct gk_nvml *n, enum nvml_op op, int status)
 		snprintf(n->hung_error, sizeof(n->hung_error), "%s", n->last_error);
 	} else if (status == GK_NVML_HUNG)
 		set_error(n, "%s not called: %s", nvml_op_symbol(op), n->hung_error);
-	else if (status < (int)ELEMENTSOF(status_names) && status_names[status])
+	else if (status > 0 && status < (int)ELEMENTSOF(status_names) && status_names[status])
 		set_error(n, "%s: %s", nvml_op_symbol(op), nvml_status_to_string(status));
 	else
 		set_error(n, "%s: NVML error %d", nvml_op_symbol(op), status);

@@ -20,6 +20,7 @@
  * call passed its deadline (or was not made because an earlier one had). */
 #define GK_NVML_HUNG 0x10000
 
+/* One handle serves one caller thread at a time (the calls are not locked against each other). */
 struct gk_nvml;
 
 /*

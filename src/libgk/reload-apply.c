@@ -249,7 +249,7 @@ int step_validate(struct reload_ctx *c, char **ret_detail)
 	_cleanup_(inventory_done) struct gk_inventory inv = {};
 	struct gk_baseline file = {}, now = {};
 	const struct gk_baseline *want = &c->j->before;
-	_cleanup_free_ char *error = NULL;
+	_cleanup_free_ char *error = NULL, *detail = NULL;
 	int r;
 
 	if (c->o->baseline_path) {
@@ -265,6 +265,11 @@ int step_validate(struct reload_ctx *c, char **ret_detail)
 		r = baseline_from_inventory(&inv, &now);
 	if (r >= 0)
 		r = validate_compare(want, &now, &c->res->differences);
+	if (r >= 0)
+		/* described now: @want may point at @file, freed below */
+		detail = strdup_printf("%zu GPU(s), %zu module(s), %zu device node(s) as expected",
+				       want->n_gpus, strv_length(want->modules),
+				       strv_length(want->device_nodes));
 	baseline_done(&file);
 	baseline_done(&now);
 	if (r < 0)
@@ -285,8 +290,6 @@ int step_validate(struct reload_ctx *c, char **ret_detail)
 		return reload_verdict(c, GK_EXIT_NEEDS_PERSON, "dcgmi diag -r 1 failed (exit %d)",
 				      c->res->diag);
 	}
-	*ret_detail = strdup_printf("%zu GPU(s), %zu module(s), %zu device node(s) as expected",
-				    want->n_gpus, strv_length(want->modules),
-				    strv_length(want->device_nodes));
+	*ret_detail = TAKE_PTR(detail);
 	return 0;
 }

@@ -184,7 +184,7 @@ static int refuse(struct reload_ctx *c, const struct gk_reload_plan *p, const st
 int reload_dry_run(struct reload_ctx *c)
 {
 	_cleanup_holders_free_ struct gk_holders *h = NULL;
-	_cleanup_free_ char *units = NULL, *unload = NULL, *load = NULL;
+	_cleanup_free_ char *units = NULL, *unload = NULL, *load = NULL, *procs = NULL;
 	struct gk_reload_plan p = {};
 	int r;
 
@@ -200,9 +200,10 @@ int reload_dry_run(struct reload_ctx *c)
 				  "re-acquire them"
 				: "not running");
 	reload_say(c, "  units to stop and start again: %s", units && *units ? units : "none");
-	for (size_t i = 0; i < p.n_pids; i++)
-		reload_say(c, "  process to stop (SIGTERM, %u s grace, SIGKILL): pid %d",
-			   c->o->grace_ms / 1000, (int)p.pids[i]);
+	procs = reload_describe_holders(h, p.daemon_pid);
+	reload_say(c, "  processes to stop (SIGTERM, %u s grace, SIGKILL): %zu%s%s",
+		   c->o->grace_ms / 1000, p.n_pids, p.n_pids ? ": " : "",
+		   p.n_pids ? strna(procs) : "");
 	reload_say(c, "  unload, leaves first: %s", strna(unload));
 	reload_say(c, "  load, in dependency order: %s", strna(load));
 	reload_say(c, "  validate against: %s",

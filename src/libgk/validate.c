@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "nvml-baseline.h"
 #include "string-util.h"
 #include "validate.h"
 
@@ -147,6 +148,8 @@ int validate_compare(const struct gk_baseline *expected, const struct gk_baselin
 	if (expected->driver_version && !streq_ptr(expected->driver_version, now->driver_version))
 		add(&c, GK_DIFF_DRIVER, "driver", "version is %s, baseline %s",
 		    strna(now->driver_version), expected->driver_version);
+	if (!c.oom && nvml_baseline_compare(expected->nvml, now->nvml, &c.d) < 0)
+		c.oom = true;
 	if (c.oom) {
 		differences_done(&c.d);
 		return -ENOMEM;

@@ -19,6 +19,9 @@ enum gk_diff_kind {
 	GK_DIFF_MODULE,
 	GK_DIFF_NODE,
 	GK_DIFF_DRIVER,
+	GK_DIFF_NVLINK,	       /* an NVLink down, to another peer, or not in the baseline */
+	GK_DIFF_PAGES_PENDING, /* retired pages or remapped rows still pending */
+	GK_DIFF_NVML,	       /* NVML hung or unreadable where the baseline needs it */
 };
 
 struct gk_difference {

@@ -26,6 +26,7 @@ struct nvml_device {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct json_object *state; /* the whole file, NULL until nvmlInit_v2 */
 static unsigned init_count;
+static unsigned hanging; /* threads inside a "hang" fault */
 static struct nvml_device devices[MAX_GPUS];
 
 static struct json_object *get(struct json_object *o, const char *key)
@@ -68,6 +69,7 @@ static void maybe_hang(struct json_object *where, const char *sym)
 
 	if (!in_list(get(where, "hang"), sym))
 		return;
+	hanging++;
 	pthread_mutex_unlock(&lock);
 	if (!ms) {
 		for (;;)
@@ -77,6 +79,7 @@ static void maybe_hang(struct json_object *where, const char *sym)
 	t.tv_nsec = (long)(json_object_get_int(ms) % 1000) * 1000000L;
 	nanosleep(&t, NULL);
 	pthread_mutex_lock(&lock);
+	hanging--;
 }
 
 /* The faults that apply to @sym on @g (NULL for system calls): 0 means go on. */
@@ -159,6 +162,19 @@ static void retire_state(void)
 		retired = json_object_new_array();
 	json_object_array_add(retired, state);
 	state = NULL;
+}
+
+/* On dlclose() (gpukeep unloads NVML only when no call is stuck in it) and at exit: free the
+ * states unless a thread is still inside a hang. */
+__attribute__((destructor)) static void free_states(void)
+{
+	pthread_mutex_lock(&lock);
+	if (hanging == 0) {
+		retire_state();
+		json_object_put(retired);
+		retired = NULL;
+	}
+	pthread_mutex_unlock(&lock);
 }
 
 /* Every init reads the file again, so that each test in a process sees its own state. */

@@ -56,6 +56,23 @@ gk_check "... with a status line" -- grep -q 'STATUS=holding 8 of 8 GPUs' "$GK_T
 gk_check "pid file names the daemon" -- test "$(cat "$GK_TMP/run/gpukeepd.pid")" = "$GKD_PID"
 gk_check "socket mode is explicit (0666)" -- test "$(stat -c %a "$GKD_SOCK")" = 666
 gkd_expect_held "holds every GPU and nvidiactl" "$ROOT" "$ALL"
+# Signals: SIGPIPE ignored; TERM, INT, HUP blocked for the signalfd, with no handler installed.
+gk_check "SIGPIPE ignored, TERM/INT/HUP blocked and read from a signalfd, no handlers" -- \
+	python3 - "/proc/$GKD_PID/status" <<'EOF'
+import sys
+st = dict(l.split(":", 1) for l in open(sys.argv[1]) if ":" in l)
+mask = lambda k: int(st[k].strip(), 16)
+bit = lambda n: 1 << (n - 1)
+TERM, INT, HUP, PIPE = 15, 2, 1, 13
+ok = (mask("SigIgn") & bit(PIPE) and all(mask("SigBlk") & bit(s) for s in (TERM, INT, HUP))
+      and mask("SigCgt") & (bit(TERM) | bit(INT) | bit(HUP) | bit(PIPE)) == 0)
+sys.exit(0 if ok else 1)
+EOF
+ctxt() { awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n }' "/proc/$GKD_PID/status"; }
+C0=$(ctxt)
+sleep 2
+C1=$(ctxt)
+gk_check "idle: no wake-up in 2 s ($C0 -> $C1 context switches)" -- test "$C0" = "$C1"
 gk_expect_exit 3 "a second instance refuses (pid file locked)" -- "$GPUKEEPD" -f --root "$ROOT" \
 	--runtime-dir "$GK_TMP/run" --state-dir "$GK_TMP/state"
 gk_check "... naming the running one" -- grep -q "pid $GKD_PID" "$GK_TMP/last.err"
