@@ -8,3 +8,14 @@
  * N, -ENOENT when the program does not exist, or -errno.
  */
 int spawn_wait(char *const argv[], int quiet);
+
+enum {
+	SPAWN_QUIET = 1 << 0,		 /* stdout and stderr to /dev/null */
+	SPAWN_STDOUT_TO_STDERR = 1 << 1, /* keep our stdout clean (a JSON report goes there) */
+};
+
+/*
+ * Like spawn_wait(), with a deadline: a program still running after @timeout_ms is killed
+ * (SIGKILL) and -ETIMEDOUT returned. @flags: SPAWN_*.
+ */
+int spawn_wait_timeout(char *const argv[], unsigned flags, unsigned timeout_ms);

@@ -7,9 +7,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "client.h"
 #include "daemon-call.h"
 #include "gk-exit.h"
 #include "macro.h"
+#include "nvml.h"
 #include "output.h"
 #include "protocol.h"
 #include "verbs.h"
@@ -23,7 +25,9 @@ static void pm_help(void)
 	       "Sets persistence mode through gpukeepd: 1 (or ENABLED) keeps the GPU initialized\n"
 	       "by holding its device file open, 0 (or DISABLED) lets the driver tear it down "
 	       "when\n"
-	       "its last client exits. The daemon remembers the mode across restarts.\n\n"
+	       "its last client exits. The daemon remembers the mode across restarts.\n"
+	       "When gpukeepd is not running, the driver's legacy persistence mode is set through\n"
+	       "NVML instead (GPUKEEP_NVML names the library; it does not survive a reload).\n\n"
 	       "  -i, --id GPU   one GPU: index, minor:N, PCI address or UUID (default: all)\n"
 	       "  --socket PATH  the daemon's socket (default %s)\n"
 	       "  --json         print the daemon's reply for the GPUs as JSON\n"
@@ -149,6 +153,76 @@ static int report(struct json_object *reply, bool enabled)
 	return r;
 }
 
+/* The driver's own (legacy) persistence mode, through NVML, when gpukeepd does not run. */
+static int pm_set_one(struct gk_nvml *n, unsigned i, const char *pci, bool enabled)
+{
+	bool now = !enabled;
+	int r;
+
+	r = nvml_set_persistence(n, i, enabled);
+	if (r >= 0)
+		r = nvml_get_persistence(n, i, &now);
+	if (r >= 0 && now != enabled)
+		r = -EIO; /* the driver said yes and did not do it */
+	if (r < 0) {
+		fprintf(stderr, "gpukeep pm: GPU %s: cannot %s legacy persistence mode: %s\n", pci,
+			enabled ? "enable" : "disable",
+			r == -EIO ? "the mode read back unchanged" : nvml_last_error(n));
+		return r == -EPERM ? GK_EXIT_PRECONDITION : GK_EXIT_FAILED;
+	}
+	printf("GPU %s: legacy persistence mode %s (driver, through NVML)\n", pci,
+	       enabled ? "enabled" : "disabled");
+	return GK_EXIT_OK;
+}
+
+static int pm_legacy(const char *gpu, const struct gk_gpusel *sel, bool enabled)
+{
+	_cleanup_nvml_ struct gk_nvml *n = NULL;
+	_cleanup_free_ char *error = NULL;
+	unsigned count = 0, matched = 0;
+	int worst = GK_EXIT_OK;
+
+	if (nvml_open(NULL, 0, &n, &error) < 0 || nvml_gpu_count(n, &count) < 0) {
+		fprintf(stderr,
+			"gpukeep pm: gpukeepd is not running and NVML is not usable (%s); start "
+			"the daemon: systemctl start gpukeepd\n",
+			error ? error : nvml_last_error(n));
+		return GK_EXIT_FAILED;
+	}
+	fprintf(stderr, "gpukeep pm: gpukeepd is not running: using the driver's legacy "
+			"persistence mode through NVML\n");
+	for (unsigned i = 0; i < count; i++) {
+		char pci[GK_PCI_ADDR_STRLEN] = "", uuid[GK_UUID_STRLEN] = "";
+		struct gk_pci_addr addr;
+		int r;
+
+		if (nvml_gpu_pci(n, i, pci, sizeof(pci)) < 0 ||
+		    pci_addr_parse(pci, false, &addr) < 0)
+			continue;
+		if (nvml_gpu_uuid(n, i, uuid, sizeof(uuid)) < 0)
+			uuid[0] = 0;
+		/* NVML does not give the minor here: minor:N selects nothing in legacy mode */
+		if (gpu && !gpusel_match(sel, i, -1, &addr, uuid[0] ? uuid : NULL))
+			continue;
+		matched++;
+		r = pm_set_one(n, i, pci, enabled);
+		worst = r > worst ? r : worst;
+	}
+	if (matched == 0 && gpu) {
+		fprintf(stderr, "gpukeep pm: no GPU that NVML knows matches \"%s\"\n", gpu);
+		return GK_EXIT_USAGE;
+	}
+	return worst;
+}
+
+static bool daemon_running(const char *socket_path)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r = client_connect(socket_path, &fd);
+
+	return !(r == -ENOENT || r == -ECONNREFUSED || r == -ENOTDIR);
+}
+
 static int pm_run(const char *socket_path, const char *gpu, bool enabled, bool json)
 {
 	struct json_object *req = proto_request_new(GK_REQ_SET_PERSISTENCE);
@@ -216,5 +290,7 @@ int verb_pm(int argc, char **argv)
 				   "malformed GPU '%s': expected an index, minor:N, a PCI address "
 				   "(0000:3b:00.0) or a UUID (GPU-...)",
 				   gpu);
+	if (!daemon_running(socket_path))
+		return pm_legacy(gpu, gpu ? &sel : NULL, enabled);
 	return pm_run(socket_path, gpu, enabled, json);
 }

@@ -252,6 +252,7 @@ int verb_reload(int argc, char **argv)
 		.o = {.root = "/",
 		      .socket = GK_SOCKET_PATH,
 		      .systemctl = "systemctl",
+		      .self_exe = "/proc/self/exe",
 		      .grace_ms = 30000,
 		      .unload_budget_ms = 10000,
 		      .say = say_line},
@@ -263,6 +264,8 @@ int verb_reload(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	a.o.userdata = &a.json;
+	a.o.json = a.json;
+	a.o.state_dir = a.state_dir;
 	/* a dry run writes nothing, not even the state directory */
 	r = a.o.dry_run ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 			: open_state_dir(a.state_dir);

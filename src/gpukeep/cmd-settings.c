@@ -60,6 +60,12 @@ static int settings_save(const char *file, const char *nvml_path)
 		log_error("cannot read the GPU settings: %s", nvml_last_error(n));
 		return GK_EXIT_FAILED;
 	}
+	/* a snapshot cut short by a hung driver is not one to restore from later */
+	if (nvml_hung_error(n)) {
+		log_error("NVML hung while reading the settings, nothing saved: %s",
+			  nvml_hung_error(n));
+		return GK_EXIT_FAILED;
+	}
 	o = settings_to_json(&snap);
 	text = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 							     JSON_C_TO_STRING_NOSLASHESCAPE)

@@ -13,9 +13,8 @@
 static int not_running(const char *verb, const char *socket_path, int r)
 {
 	fprintf(stderr,
-		"gpukeep %s: gpukeepd is not running (no daemon at %s: %s).\n"
-		"The legacy kernel persistence mode (through NVML) is not available in this "
-		"build; start the daemon: systemctl start gpukeepd\n",
+		"gpukeep %s: gpukeepd is not running (no daemon at %s: %s); start it: "
+		"systemctl start gpukeepd\n",
 		verb, socket_path, strerror(-r));
 	return GK_EXIT_FAILED;
 }

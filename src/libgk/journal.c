@@ -34,6 +34,7 @@ void journal_done(struct gk_journal *j)
 	strv_free(j->module_params);
 	strv_free(j->units);
 	free(j->daemon_socket);
+	free(j->settings_file);
 	for (size_t i = 0; i < j->n_steps; i++)
 		free(j->steps[i].detail);
 	*j = (struct gk_journal){};
@@ -66,6 +67,7 @@ static struct json_object *journal_to_json(const struct gk_journal *j)
 	json_object_object_add(o, "module_parameters", json_strv_new(j->module_params));
 	json_object_object_add(o, "units", json_strv_new(j->units));
 	json_object_object_add(o, "daemon_released", json_object_new_boolean(j->daemon_released));
+	json_object_object_add(o, "settings_file", json_string_or_null(j->settings_file));
 	json_object_object_add(o, "daemon_socket",
 			       j->daemon_socket ? json_object_new_string(j->daemon_socket) : NULL);
 	for (size_t i = 0; i < j->n_steps; i++) {
@@ -190,6 +192,8 @@ static void load_fields(struct json_object *o, struct gk_journal *j, char **err)
 	j->units = get_strv(o, "units", err);
 	v = get(o, "daemon_released", json_type_boolean, false, err);
 	j->daemon_released = v && json_object_get_boolean(v);
+	v = get(o, "settings_file", json_type_string, true, err);
+	j->settings_file = v ? strdup(json_object_get_string(v)) : NULL;
 	v = get(o, "daemon_socket", json_type_string, true, err);
 	j->daemon_socket = v ? strdup(json_object_get_string(v)) : NULL;
 	steps = get(o, "steps", json_type_array, false, err);

@@ -42,6 +42,7 @@ struct gk_journal {
 	char **units;	      /* systemd units stopped, to start again */
 	bool daemon_released; /* gpukeepd was asked to release its devices */
 	char *daemon_socket;
+	char *settings_file; /* NVML settings saved before the unload (in the state dir), or NULL */
 	struct gk_journal_step steps[GK_JOURNAL_MAX_STEPS];
 	size_t n_steps;
 	bool finished;

@@ -11,7 +11,9 @@
 #include "holders.h"
 #include "inventory.h"
 #include "macro.h"
+#include "nvml-baseline.h"
 #include "reload-effects.h"
+#include "reload-nvml.h"
 #include "reload-steps.h"
 #include "string-util.h"
 #include "terminate.h"
@@ -204,7 +206,7 @@ int step_load(struct reload_ctx *c, char **ret_detail)
 
 int step_restore(struct reload_ctx *c, char **ret_detail)
 {
-	_cleanup_free_ char *failed = NULL, *kept = NULL;
+	_cleanup_free_ char *failed = NULL, *kept = NULL, *settings = NULL;
 	bool daemon = c->j->daemon_released;
 	unsigned held = 0, wanted = 0;
 	int r;
@@ -227,8 +229,11 @@ int step_restore(struct reload_ctx *c, char **ret_detail)
 				held, wanted, r == -ETIMEDOUT ? " after 60 s" : "");
 		kept = strdup_printf("gpukeepd holds %u/%u GPU(s) again", held, wanted);
 	}
-	*ret_detail = strdup_printf("%s, %zu unit(s) started", kept ? kept : "no gpukeepd",
-				    strv_length(c->j->units));
+	r = reload_nvml_restore(c, &settings);
+	if (r != 0)
+		return r;
+	*ret_detail = strdup_printf("%s, %zu unit(s) started, %s", kept ? kept : "no gpukeepd",
+				    strv_length(c->j->units), strna(settings));
 	return 0;
 }
 
@@ -263,6 +268,9 @@ int step_validate(struct reload_ctx *c, char **ret_detail)
 	r = inventory_scan(c->rootfd, &inv);
 	if (r >= 0)
 		r = baseline_from_inventory(&inv, &now);
+	/* after the load NVML may run here: nothing is unloaded after this step */
+	if (r >= 0 && want->nvml && c->o->self_exe)
+		r = nvml_baseline_scan(NULL, 0, &now.nvml);
 	if (r >= 0)
 		r = validate_compare(want, &now, &c->res->differences);
 	if (r >= 0)

@@ -121,6 +121,7 @@ enum gk_rung reload_next_rung(const struct gk_differences *d, bool load_failed)
 		 * reboot. */
 		bool per_gpu = x->kind == GK_DIFF_GPU_UNBOUND || x->kind == GK_DIFF_LINK ||
 			       x->kind == GK_DIFF_GPU_COUNT || x->kind == GK_DIFF_MINOR ||
+			       x->kind == GK_DIFF_NVLINK || x->kind == GK_DIFF_PAGES_PENDING ||
 			       (x->kind == GK_DIFF_NODE && is_gpu_node(x->object));
 
 		if (per_gpu)

@@ -18,6 +18,7 @@
 #include "inventory.h"
 #include "macro.h"
 #include "reload-effects.h"
+#include "reload-nvml.h"
 #include "reload-steps.h"
 #include "string-util.h"
 #include "terminate.h"
@@ -247,6 +248,7 @@ static int record_params(struct reload_ctx *c, const char *m, char ***l)
 int reload_begin(struct reload_ctx *c)
 {
 	_cleanup_(inventory_done) struct gk_inventory inv = {};
+	_cleanup_free_ char *nvml = NULL;
 	struct gk_journal *j = c->j;
 	unsigned long long t0 = reload_now_ms();
 	int r;
@@ -272,9 +274,13 @@ int reload_begin(struct reload_ctx *c)
 	j->n_steps = reload_step_count;
 	for (size_t i = 0; i < reload_step_count; i++)
 		snprintf(j->steps[i].name, sizeof(j->steps[i].name), "%s", reload_step_names[i]);
+	r = reload_nvml_snapshot(c, &nvml);
+	if (r < 0)
+		return reload_verdict(c, GK_EXIT_FAILED, "cannot record the node: out of memory");
 	j->steps[0].status = GK_STEP_DONE;
-	j->steps[0].detail = strdup_printf("journal written: %zu GPU(s), %zu module(s)",
-					   j->before.n_gpus, strv_length(j->unload_order));
+	j->steps[0].detail =
+		strdup_printf("journal written: %zu GPU(s), %zu module(s); %s", j->before.n_gpus,
+			      strv_length(j->unload_order), strna(nvml));
 	j->steps[0].ms = (unsigned)(reload_now_ms() - t0);
 	r = reload_journal_sync(c);
 	if (r != 0)

@@ -27,7 +27,7 @@ const char *const reload_step_names[] = {"lock", "preflight", "stop",	  "unload"
 					 "load", "restore",   "validate", "report"};
 const unsigned reload_step_count = ELEMENTSOF(reload_step_names);
 
-enum { STEP_PREFLIGHT = 1, STEP_STOP = 2, STEP_UNLOAD = 3 };
+enum { STEP_PREFLIGHT = 1, STEP_STOP = 2, STEP_UNLOAD = 3, STEP_VALIDATE = 6 };
 
 /*
  * Fault injection for the crash-safety tests: GK_TEST_CRASH_AFTER=STEP kills this process with
@@ -161,8 +161,13 @@ int reload_run(const struct gk_reload_opts *o, struct gk_reload_result *ret)
 	}
 	for (size_t i = STEP_PREFLIGHT; i < reload_step_count - 1; i++) {
 		r = run_step(&c, i);
-		if (r != 0)
-			goto out;
+		if (r == 0)
+			continue;
+		/* A failed validation ends the procedure: its verdict is the report, and a rerun
+		 * is a new reload. A failed load or restore stays resumable: a rerun retries it. */
+		if (i == STEP_VALIDATE)
+			finish_journal(&c);
+		goto out;
 	}
 	finish_journal(&c);
 	reload_say(&c, "step %u/%u: report: the node matches its %s", reload_step_count,

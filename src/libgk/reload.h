@@ -14,6 +14,9 @@ typedef void (*gk_say_fn)(void *userdata, const char *line);
 struct gk_reload_opts {
 	const char *root;	   /* node root for /sys, /proc, /dev ("/") */
 	int state_dirfd;	   /* holds the lock and the journal */
+	const char *state_dir;	   /* the same, as a path for the helper processes */
+	const char *self_exe;	   /* gpukeep itself, run for NVML work (NULL: no NVML) */
+	bool json;		   /* our stdout carries a JSON report: helpers print to stderr */
 	const char *baseline_path; /* NULL: validate against the node as it was before */
 	const char *socket;	   /* gpukeepd's socket */
 	const char *systemctl;	   /* the service manager's command */

@@ -4,7 +4,8 @@
 # 8 GPUs, gpukeepd and 50 holders; a holder that ignores SIGTERM; a D-state holder (refused,
 # nothing changed); nvidia_peermem unloaded and loaded back; two reloads at once; a reload
 # killed mid-way and finished by the next; a GPU that fails to probe on reload; a link
-# narrower than the baseline; a holder that is a systemd service.
+# narrower than the baseline; a holder that is a systemd service; NVML settings restored
+# across the reload, an NVLink down after it, and NVML hung, with the fake libnvidia-ml.
 # shellcheck disable=SC2016 # guest commands: single quotes on purpose
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -215,5 +216,83 @@ pcheck units "... the stop step stopped 1 unit and no process by signal" \
 	'", 1 unit(s) stopped, 0 process(es) stopped" in j("units.json")["steps"][2]["detail"]'
 pcheck units "... after the reload the service holds the GPU again" \
 	'any(h["unit"] == "fake-dcgm.service" for h in j("after.json")["holders"])'
+
+# --- boot 6: NVML around the reload, with the fake libnvidia-ml -----------------------------
+# The driver loses per-GPU settings when it is unloaded; the fake library does not, so the test
+# plays the driver: between the unload and the load (a reload killed after its unload) it
+# resets two settings in the fake's state, and the resumed reload must put them back.
+FAKENVML=$E2E_BUILD/tests/fakenvml/libfakenvml.so
+cat >"$E2E_TMP/nvml.json" <<'EOF_STATE'
+{"driver_version": "535.261.03", "gpus": [
+ {"pci": "00000000:01:00.0", "uuid": "GPU-5e7ca396-7c13-489a-94a2-bc37dc768261", "name": "NVIDIA H100 80GB HBM3",
+  "persistence_mode": 0, "compute_mode": 3, "app_clock_graphics": 1755, "app_clock_mem": 2619,
+  "default_app_clock_graphics": 1980, "default_app_clock_mem": 2619, "power_limit": 500000,
+  "power_default": 700000, "power_min": 200000, "power_max": 700000, "accounting_mode": 1,
+  "ecc_current": 1, "ecc_pending": 1, "retired_pages_pending": 0, "remap_pending": 0, "remap_failure": 0,
+  "nvlinks": [{"active": true, "remote": "00000000:02:00.0", "type": "gpu"},
+              {"active": true, "remote": "00000000:02:00.0", "type": "gpu"}]},
+ {"pci": "00000000:02:00.0", "uuid": "GPU-080b9ac9-97b5-4965-9b3a-1701564272f6", "name": "NVIDIA H100 80GB HBM3",
+  "persistence_mode": 0, "compute_mode": 0, "app_clock_graphics": 1980, "app_clock_mem": 2619,
+  "default_app_clock_graphics": 1980, "default_app_clock_mem": 2619, "power_limit": 700000,
+  "power_default": 700000, "power_min": 200000, "power_max": 700000, "accounting_mode": 0,
+  "ecc_current": 1, "ecc_pending": 1, "retired_pages_pending": 0, "remap_pending": 0, "remap_failure": 0,
+  "nvlinks": [{"active": true, "remote": "00000000:01:00.0", "type": "gpu"},
+              {"active": true, "remote": "00000000:01:00.0", "type": "gpu"}]}]}
+EOF_STATE
+# variants of that state, made here: the guest has no JSON tools
+python3 - "$E2E_TMP" <<'EOF_PY'
+import json, sys
+d = sys.argv[1]
+state = json.load(open(d + "/nvml.json"))
+state["gpus"][0]["nvlinks"][0]["active"] = False
+json.dump(state, open(d + "/nvml-linkdown.json", "w"))
+state["gpus"][0]["nvlinks"][0]["active"] = True
+state["hang"] = "nvmlDeviceGetComputeMode"
+json.dump(state, open(d + "/nvml-hang.json", "w"))
+EOF_PY
+boot nvml --gpus 2 --add "$FAKENVML" -- "$SETUP"'
+export GPUKEEP_NVML=/usr/local/bin/libfakenvml.so FAKENVML_STATE=/tmp/nvml.json
+cat >/tmp/nvml.json <<"EOF_STATE"
+'"$(cat "$E2E_TMP/nvml.json")"'
+EOF_STATE
+gpukeep baseline save /tmp/baseline.json >/out/baseline.txt 2>&1
+cp /tmp/baseline.json /out/baseline.json
+GK_TEST_CRASH_AFTER=unload gpukeep reload $S >/out/crash.txt 2>&1; echo $? >/out/crash.rc
+cp /var/lib/gpukeep/reload.journal /out/journal.json
+# what the real driver does to these settings when it goes away
+sed -i -E "s/\"compute_mode\": ?3/\"compute_mode\": 0/; s/\"power_limit\": ?500000/\"power_limit\": 700000/" /tmp/nvml.json
+cp /tmp/nvml.json /out/state.lost.json
+gpukeep reload --json $S >/out/resume.json 2>/out/resume.progress; echo $? >/out/resume.rc
+cp /tmp/nvml.json /out/state.after.json
+
+# an NVLink that does not come back: caught against the baseline
+cat >/tmp/nvml.json <<"EOF_STATE"
+'"$(cat "$E2E_TMP/nvml-linkdown.json")"'
+EOF_STATE
+gpukeep reload --baseline /tmp/baseline.json --json $S >/out/link.json 2>/out/link.progress; echo $? >/out/link.rc
+
+# NVML hangs: the reload goes on by the module path and says what it could not do
+cat >/tmp/nvml.json <<"EOF_STATE"
+'"$(cat "$E2E_TMP/nvml-hang.json")"'
+EOF_STATE
+GPUKEEP_NVML_TIMEOUT_MS=500 gpukeep reload --json $S >/out/hang.json 2>/out/hang.progress; echo $? >/out/hang.rc
+'
+check "NVML: baseline saved with NVLinks" grep -q '"nvml"' "$E2E_TMP/nvml/baseline.json"
+check "NVML: the reload killed after the unload" same "$(cat "$E2E_TMP/nvml/crash.rc")" 137
+pcheck nvml "... had saved the settings and recorded 4 NVLinks in its journal" \
+	'j("journal.json")["settings_file"] == "reload.settings.json" and len(j("journal.json")["before"]["nvml"]["nvlinks"]) == 4'
+pcheck nvml "... the test reset compute mode and power limit as a driver unload does" \
+	'j("state.lost.json")["gpus"][0]["compute_mode"] == 0 and j("state.lost.json")["gpus"][0]["power_limit"] == 700000'
+check "NVML: the resumed reload exits 0" same "$(cat "$E2E_TMP/nvml/resume.rc")" 0
+pcheck nvml "... and put compute mode and power limit back" \
+	'j("state.after.json")["gpus"][0]["compute_mode"] == 3 and j("state.after.json")["gpus"][0]["power_limit"] == 500000'
+pcheck nvml "... saying so in the restore step" \
+	'"NVML settings restored and checked" in j("resume.json")["steps"][5]["detail"]'
+check "NVML: an NVLink down after the reload: exit 4" same "$(cat "$E2E_TMP/nvml/link.rc")" 4
+pcheck nvml "... the link is named, next rung a GPU reset" \
+	'any(d["object"].startswith("0000:01:00.0") or "0000:01:00.0" in d["message"] for d in j("link.json")["differences"]) and j("link.json")["next_rung"] == "gpu-reset"'
+check "NVML hung: the reload still exits 0" same "$(cat "$E2E_TMP/nvml/hang.rc")" 0
+pcheck nvml "... saying the settings were not saved, so none are restored" \
+	'"NVML settings not saved" in j("hang.json")["steps"][0]["detail"] and j("hang.json")["steps"][5]["detail"].endswith("no NVML settings to restore")'
 
 e2e_done

@@ -31,11 +31,13 @@ gk_check "-n prints the open timeout" -- grep -qE '^open-timeout +2.50 s' "$GK_T
 gk_check "-n creates nothing" -- test ! -e /tmp/x-gk
 
 # --- CLI without a daemon ---
-gk_expect_exit 1 "gpukeep pm without a daemon fails" -- "$GPUKEEP" pm "${S[@]}" 1
+# (with NVML, pm falls back to the legacy mode: test-pm-legacy.sh)
+gk_expect_exit 1 "gpukeep pm without a daemon or NVML fails" -- \
+	env GPUKEEP_NVML=none "$GPUKEEP" pm "${S[@]}" 1
 gk_check "... and says the daemon is not running" -- grep -q 'gpukeepd is not running' \
 	"$GK_TMP/last.err"
-gk_check "... and that the NVML legacy mode is not available" -- grep -q \
-	'legacy kernel persistence mode.*not available' "$GK_TMP/last.err"
+gk_check "... and that NVML, for the legacy mode, is not usable either" -- grep -q \
+	'NVML is not usable' "$GK_TMP/last.err"
 gk_expect_exit 1 "gpukeep status without a daemon fails" -- "$GPUKEEP" status "${S[@]}"
 gk_expect_exit 2 "gpukeep pm: malformed GPU is a usage error" -- "$GPUKEEP" pm -i 0000:zz:00.0 1
 gk_expect_exit 2 "gpukeep pm: bad mode is a usage error" -- "$GPUKEEP" pm 2

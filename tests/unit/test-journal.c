@@ -55,6 +55,7 @@ static void make(struct gk_journal *j)
 	strv_extend(&j->module_params, "nvidia_drm.modeset=Y");
 	j->daemon_released = true;
 	j->daemon_socket = strdup("/run/gpukeep/socket");
+	j->settings_file = strdup("reload.settings.json");
 	j->n_steps = 3;
 	snprintf(j->steps[0].name, sizeof(j->steps[0].name), "lock");
 	j->steps[0].status = GK_STEP_DONE;
@@ -82,6 +83,7 @@ static void test_roundtrip(void **state)
 	assert_string_equal(k.module_params[0], "nvidia_drm.modeset=Y");
 	assert_true(k.daemon_released);
 	assert_string_equal(k.daemon_socket, "/run/gpukeep/socket");
+	assert_string_equal(k.settings_file, "reload.settings.json");
 	assert_int_equal(k.n_steps, 3);
 	assert_int_equal(k.steps[0].status, GK_STEP_DONE);
 	assert_string_equal(k.steps[0].detail, "journal written");
@@ -133,7 +135,7 @@ static void test_corrupt(void **state)
 	    "\"runs\": 1, \"before\": {\"schema\": \"gpukeep.baseline\", \"version\": 1, "
 	    "\"driver_version\": null, \"gpus\": [], \"nvswitches\": [], \"modules\": [], "
 	    "\"device_nodes\": []}, \"unload_order\": [\"nvidia\"], \"module_parameters\": [], "
-	    "\"units\": [], "
+	    "\"units\": [], \"settings_file\": null, "
 	    "\"daemon_released\": false, \"daemon_socket\": null, \"steps\": [{\"name\": \"lock\", "
 	    "\"status\": \"exploded\", \"ms\": 1, \"detail\": null}], \"finished\": false}");
 	assert_int_equal(journal_load(dirfd_, GK_JOURNAL_FILE, &k, &error), -EBADMSG);
