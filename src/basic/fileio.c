@@ -3,8 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,8 +142,7 @@ static int write_all(int fd, const void *data, size_t size)
 	return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t size,
-			 unsigned mode)
+int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t size, unsigned mode)
 {
 	_cleanup_free_ char *copy = strdup(path), *tmp = NULL;
 	_cleanup_close_ int fd = -EBADF, parent = -EBADF;
@@ -170,7 +169,7 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t s
 	}
 	/* the rename itself must reach the disk before we report success */
 	parent = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (parent >= 0)
-		(void)fsync(parent);
+	if (parent < 0 || fsync(parent) < 0)
+		return -errno;
 	return 0;
 }

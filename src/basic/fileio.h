@@ -31,7 +31,7 @@ int opendir_at(int dirfd, const char *path, void **ret);
  * Replaces @path (relative to @dirfd, or absolute) with @size bytes of @data, atomically: a
  * temporary file in the same directory is written, fsync()ed and renamed over @path, then the
  * directory is fsync()ed, so a crash leaves either the old or the new content. Returns 0 or
- * -errno; on failure @path is unchanged and the temporary file removed.
+ * -errno; on failure @path is unchanged and the temporary file removed, except when only the
+ * final directory sync failed (the new content is in place but may not survive a crash).
  */
-int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t size,
-			 unsigned mode);
+int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t size, unsigned mode);

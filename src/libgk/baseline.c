@@ -9,6 +9,7 @@
 
 #include "baseline.h"
 #include "fileio.h"
+#include "json-check.h"
 #include "json-util.h"
 #include "macro.h"
 #include "nvml-baseline.h"
@@ -132,90 +133,8 @@ struct json_object *baseline_to_json(const struct gk_baseline *b)
 	return o;
 }
 
-/* Field access with the checks a hand-edited or truncated file needs. */
-struct loader {
-	char *error; /* first problem found, malloc()ed */
-	bool oom;
-};
-
-static void fail(struct loader *l, const char *fmt, ...) _printf_(2, 3);
-static void fail(struct loader *l, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (l->error || l->oom)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&l->error, fmt, ap) < 0) {
-		l->error = NULL;
-		l->oom = true;
-	}
-	va_end(ap);
-}
-
-static struct json_object *field(struct loader *l, struct json_object *o, const char *where,
-				 const char *key, enum json_type type, bool nullable)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v)) {
-		fail(l, "%s: missing field '%s'", where, key);
-		return NULL;
-	}
-	if (!v && nullable)
-		return NULL;
-	if (!json_object_is_type(v, type))
-		fail(l, "%s: field '%s' has the wrong type", where, key);
-	return json_object_is_type(v, type) ? v : NULL;
-}
-
-static char *string_field(struct loader *l, struct json_object *o, const char *where,
-			  const char *key, bool nullable)
-{
-	struct json_object *v = field(l, o, where, key, json_type_string, nullable);
-
-	return v ? strdup_or_null(json_object_get_string(v), &l->oom) : NULL;
-}
-
-static int int_field(struct loader *l, struct json_object *o, const char *where, const char *key,
-		     int min, int max)
-{
-	struct json_object *v = field(l, o, where, key, json_type_int, true);
-	int64_t x;
-
-	if (!v)
-		return -1;
-	x = json_object_get_int64(v);
-	if (x < min || x > max) {
-		fail(l, "%s: field '%s' out of range (%d..%d)", where, key, min, max);
-		return -1;
-	}
-	return (int)x;
-}
-
-static char **strv_field(struct loader *l, struct json_object *o, const char *key)
-{
-	struct json_object *a = field(l, o, "baseline", key, json_type_array, false);
-	char **out = NULL;
-
-	if (strv_new_empty(&out) < 0) {
-		l->oom = true;
-		return NULL;
-	}
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		struct json_object *v = json_object_array_get_idx(a, i);
-
-		if (!json_object_is_type(v, json_type_string)) {
-			fail(l, "baseline: %s[%zu] is not a string", key, i);
-			break;
-		}
-		if (strv_extend(&out, json_object_get_string(v)) < 0)
-			l->oom = true;
-	}
-	return out;
-}
-
-static void load_gpu(struct loader *l, struct json_object *o, size_t i, struct gk_baseline_gpu *g)
+static void load_gpu(struct gk_jcheck *l, struct json_object *o, size_t i,
+		     struct gk_baseline_gpu *g)
 {
 	struct json_object *v;
 	char where[32];
@@ -223,41 +142,42 @@ static void load_gpu(struct loader *l, struct json_object *o, size_t i, struct g
 
 	snprintf(where, sizeof(where), "gpus[%zu]", i);
 	if (!json_object_is_type(o, json_type_object)) {
-		fail(l, "%s is not an object", where);
+		jcheck_fail(l, "%s is not an object", where);
 		return;
 	}
-	pci = string_field(l, o, where, "pci", false);
+	pci = jcheck_string(l, o, where, "pci", false);
 	if (pci && pci_addr_normalize(pci, g->pci, sizeof(g->pci)) < 0)
-		fail(l, "%s: '%s' is not a PCI address", where, pci);
+		jcheck_fail(l, "%s: '%s' is not a PCI address", where, pci);
 	free(pci);
-	v = field(l, o, where, "bound", json_type_boolean, false);
+	v = jcheck_field(l, o, where, "bound", json_type_boolean, false);
 	g->bound = v && json_object_get_boolean(v);
-	g->uuid = string_field(l, o, where, "uuid", true);
-	g->model = string_field(l, o, where, "model", true);
-	g->minor = int_field(l, o, where, "minor", 0, 253);
-	g->cur_width = int_field(l, o, where, "current_width", 1, 32);
-	g->max_width = int_field(l, o, where, "max_width", 1, 32);
+	g->uuid = jcheck_string(l, o, where, "uuid", true);
+	g->model = jcheck_string(l, o, where, "model", true);
+	g->minor = jcheck_int(l, o, where, "minor", 0, 253);
+	g->cur_width = jcheck_int(l, o, where, "current_width", 1, 32);
+	g->max_width = jcheck_int(l, o, where, "max_width", 1, 32);
 	v = json_object_object_get_ex(o, "max_gts", &v) ? v : NULL;
 	g->max_gts = v && json_object_is_type(v, json_type_double) ? json_object_get_double(v)
 		     : v && json_object_is_type(v, json_type_int)  ? (double)json_object_get_int(v)
 								   : 0;
 }
 
-static void load_object(struct loader *l, struct json_object *o, struct gk_baseline *b)
+static void load_object(struct gk_jcheck *l, struct json_object *o, struct gk_baseline *b)
 {
 	struct json_object *v, *gpus;
 
-	v = field(l, o, "baseline", "schema", json_type_string, false);
+	v = jcheck_field(l, o, "baseline", "schema", json_type_string, false);
 	if (v && !streq(json_object_get_string(v), GK_BASELINE_SCHEMA))
-		fail(l, "not a gpukeep baseline (schema '%s')", json_object_get_string(v));
-	v = field(l, o, "baseline", "version", json_type_int, false);
+		jcheck_fail(l, "not a gpukeep baseline (schema '%s')", json_object_get_string(v));
+	v = jcheck_field(l, o, "baseline", "version", json_type_int, false);
 	if (v && json_object_get_int(v) != GK_BASELINE_VERSION)
-		fail(l, "baseline version %d is not supported (this gpukeep reads version %d)",
-		     json_object_get_int(v), GK_BASELINE_VERSION);
+		jcheck_fail(l,
+			    "baseline version %d is not supported (this gpukeep reads version %d)",
+			    json_object_get_int(v), GK_BASELINE_VERSION);
 	if (l->error)
 		return;
-	b->driver_version = string_field(l, o, "baseline", "driver_version", true);
-	gpus = field(l, o, "baseline", "gpus", json_type_array, false);
+	b->driver_version = jcheck_string(l, o, "baseline", "driver_version", true);
+	gpus = jcheck_field(l, o, "baseline", "gpus", json_type_array, false);
 	b->gpus = calloc(gpus ? json_object_array_length(gpus) + 1 : 1, sizeof(*b->gpus));
 	if (!b->gpus) {
 		l->oom = true;
@@ -267,9 +187,9 @@ static void load_object(struct loader *l, struct json_object *o, struct gk_basel
 		load_gpu(l, json_object_array_get_idx(gpus, i), i, &b->gpus[i]);
 		b->n_gpus++;
 	}
-	b->nvswitches = strv_field(l, o, "nvswitches");
-	b->modules = strv_field(l, o, "modules");
-	b->device_nodes = strv_field(l, o, "device_nodes");
+	b->nvswitches = jcheck_strv(l, o, "baseline", "nvswitches");
+	b->modules = jcheck_strv(l, o, "baseline", "modules");
+	b->device_nodes = jcheck_strv(l, o, "baseline", "device_nodes");
 	/* optional: baselines saved without NVML have no "nvml" */
 	if (json_object_object_get_ex(o, "nvml", &v) && v && !l->error && !l->oom &&
 	    nvml_baseline_from_json(v, &b->nvml, &l->error) == -ENOMEM)
@@ -278,19 +198,18 @@ static void load_object(struct loader *l, struct json_object *o, struct gk_basel
 
 int baseline_from_json(struct json_object *o, struct gk_baseline *ret, char **ret_error)
 {
-	struct loader l = {};
+	struct gk_jcheck l = {};
 	struct gk_baseline b = {};
+	int r;
 
 	if (!json_object_is_type(o, json_type_object))
-		fail(&l, "not a JSON object");
+		jcheck_fail(&l, "not a JSON object");
 	else
 		load_object(&l, o, &b);
-	if (l.oom || l.error) {
+	r = jcheck_finish(&l, ret_error);
+	if (r < 0) {
 		baseline_done(&b);
-		if (ret_error && l.error)
-			*ret_error = TAKE_PTR(l.error);
-		free(l.error);
-		return l.oom ? -ENOMEM : -EBADMSG;
+		return r;
 	}
 	*ret = b;
 	return 0;

@@ -9,6 +9,7 @@
 
 #include "fileio.h"
 #include "journal.h"
+#include "json-check.h"
 #include "json-util.h"
 #include "macro.h"
 #include "string-util.h"
@@ -103,107 +104,74 @@ int journal_save(int dirfd, const char *name, const struct gk_journal *j)
 	return r;
 }
 
-/* Checked accessors: the first problem found is kept in *err. */
-static struct json_object *get(struct json_object *o, const char *key, enum json_type type,
-			       bool nullable, char **err)
-{
-	struct json_object *v = NULL;
-
-	if (*err)
-		return NULL;
-	if (!json_object_object_get_ex(o, key, &v))
-		*err = strdup_printf("missing field '%s'", key);
-	else if (!v && nullable)
-		return NULL;
-	else if (!json_object_is_type(v, type))
-		*err = strdup_printf("field '%s' has the wrong type", key);
-	return *err ? NULL : v;
-}
-
-static char **get_strv(struct json_object *o, const char *key, char **err)
-{
-	struct json_object *a = get(o, key, json_type_array, false, err);
-	char **l = calloc(1, sizeof(char *));
-
-	for (size_t i = 0; a && l && !*err && i < json_object_array_length(a); i++) {
-		struct json_object *v = json_object_array_get_idx(a, i);
-
-		if (!json_object_is_type(v, json_type_string))
-			*err = strdup_printf("%s[%zu] is not a string", key, i);
-		else if (strv_extend(&l, json_object_get_string(v)) < 0)
-			*err = strdup("out of memory");
-	}
-	return l;
-}
-
-static void load_step(struct json_object *s, size_t i, struct gk_journal_step *st, char **err)
+static void load_step(struct json_object *s, size_t i, struct gk_journal_step *st,
+		      struct gk_jcheck *c)
 {
 	struct json_object *v;
 
 	if (!json_object_is_type(s, json_type_object)) {
-		*err = strdup_printf("steps[%zu] is not an object", i);
+		jcheck_fail(c, "steps[%zu] is not an object", i);
 		return;
 	}
-	v = get(s, "name", json_type_string, false, err);
+	v = jcheck_field(c, s, NULL, "name", json_type_string, false);
 	if (v && strlen(json_object_get_string(v)) >= sizeof(st->name))
-		*err = strdup_printf("steps[%zu]: name too long", i);
+		jcheck_fail(c, "steps[%zu]: name too long", i);
 	else if (v)
 		snprintf(st->name, sizeof(st->name), "%s", json_object_get_string(v));
-	v = get(s, "status", json_type_string, false, err);
+	v = jcheck_field(c, s, NULL, "status", json_type_string, false);
 	st->status = _GK_STEP_STATUS_MAX;
 	for (size_t k = 0; v && k < ELEMENTSOF(status_names); k++)
 		if (streq(json_object_get_string(v), status_names[k]))
 			st->status = k;
 	if (v && st->status == _GK_STEP_STATUS_MAX)
-		*err = strdup_printf("steps[%zu]: unknown status '%s'", i,
-				     json_object_get_string(v));
-	v = get(s, "ms", json_type_int, false, err);
+		jcheck_fail(c, "steps[%zu]: unknown status '%s'", i, json_object_get_string(v));
+	v = jcheck_field(c, s, NULL, "ms", json_type_int, false);
 	st->ms = v && json_object_get_int(v) > 0 ? (unsigned)json_object_get_int(v) : 0;
-	v = get(s, "detail", json_type_string, true, err);
-	st->detail = v ? strdup(json_object_get_string(v)) : NULL;
+	st->detail = jcheck_string(c, s, NULL, "detail", true);
 }
 
-static void load_fields(struct json_object *o, struct gk_journal *j, char **err)
+static void load_fields(struct json_object *o, struct gk_journal *j, struct gk_jcheck *c)
 {
 	struct json_object *v, *steps;
 
-	v = get(o, "schema", json_type_string, false, err);
+	v = jcheck_field(c, o, NULL, "schema", json_type_string, false);
 	if (v && !streq(json_object_get_string(v), GK_JOURNAL_SCHEMA))
-		*err = strdup_printf("not a gpukeep reload journal (schema '%s')",
-				     json_object_get_string(v));
-	v = get(o, "version", json_type_int, false, err);
+		jcheck_fail(c, "not a gpukeep reload journal (schema '%s')",
+			    json_object_get_string(v));
+	v = jcheck_field(c, o, NULL, "version", json_type_int, false);
 	if (v && json_object_get_int(v) != GK_JOURNAL_VERSION)
-		*err = strdup_printf("journal version %d is not supported", json_object_get_int(v));
-	v = get(o, "pid", json_type_int, false, err);
+		jcheck_fail(c, "journal version %d is not supported", json_object_get_int(v));
+	v = jcheck_field(c, o, NULL, "pid", json_type_int, false);
 	j->pid = v ? json_object_get_int(v) : 0;
-	v = get(o, "started", json_type_int, false, err);
+	v = jcheck_field(c, o, NULL, "started", json_type_int, false);
 	j->started = v ? json_object_get_int64(v) : 0;
-	v = get(o, "runs", json_type_int, false, err);
+	v = jcheck_field(c, o, NULL, "runs", json_type_int, false);
 	j->runs = v && json_object_get_int(v) > 0 ? (unsigned)json_object_get_int(v) : 1;
-	v = get(o, "before", json_type_object, false, err);
-	if (v && baseline_from_json(v, &j->before, err) == -EBADMSG && *err) {
-		char *inner = *err;
+	v = jcheck_field(c, o, NULL, "before", json_type_object, false);
+	if (v) {
+		_cleanup_free_ char *inner = NULL;
+		int r = baseline_from_json(v, &j->before, &inner);
 
-		*err = strdup_printf("before: %s", inner);
-		free(inner);
+		if (r == -ENOMEM)
+			c->oom = true;
+		else if (r < 0)
+			jcheck_fail(c, "before: %s", strna(inner));
 	}
-	j->unload_order = get_strv(o, "unload_order", err);
-	j->module_params = get_strv(o, "module_parameters", err);
-	j->units = get_strv(o, "units", err);
-	v = get(o, "daemon_released", json_type_boolean, false, err);
+	j->unload_order = jcheck_strv(c, o, NULL, "unload_order");
+	j->module_params = jcheck_strv(c, o, NULL, "module_parameters");
+	j->units = jcheck_strv(c, o, NULL, "units");
+	v = jcheck_field(c, o, NULL, "daemon_released", json_type_boolean, false);
 	j->daemon_released = v && json_object_get_boolean(v);
-	v = get(o, "settings_file", json_type_string, true, err);
-	j->settings_file = v ? strdup(json_object_get_string(v)) : NULL;
-	v = get(o, "daemon_socket", json_type_string, true, err);
-	j->daemon_socket = v ? strdup(json_object_get_string(v)) : NULL;
-	steps = get(o, "steps", json_type_array, false, err);
+	j->settings_file = jcheck_string(c, o, NULL, "settings_file", true);
+	j->daemon_socket = jcheck_string(c, o, NULL, "daemon_socket", true);
+	steps = jcheck_field(c, o, NULL, "steps", json_type_array, false);
 	if (steps && json_object_array_length(steps) > GK_JOURNAL_MAX_STEPS)
-		*err = strdup("too many steps");
-	for (size_t i = 0; steps && !*err && i < json_object_array_length(steps); i++) {
-		load_step(json_object_array_get_idx(steps, i), i, &j->steps[i], err);
+		jcheck_fail(c, "too many steps");
+	for (size_t i = 0; steps && !c->error && i < json_object_array_length(steps); i++) {
+		load_step(json_object_array_get_idx(steps, i), i, &j->steps[i], c);
 		j->n_steps++;
 	}
-	v = get(o, "finished", json_type_boolean, false, err);
+	v = jcheck_field(c, o, NULL, "finished", json_type_boolean, false);
 	j->finished = v && json_object_get_boolean(v);
 }
 
@@ -211,24 +179,21 @@ int journal_load(int dirfd, const char *name, struct gk_journal *ret, char **ret
 {
 	struct gk_journal j = {};
 	struct json_object *o = NULL;
-	char *err = NULL;
+	struct gk_jcheck c = {};
 	int r;
 
 	r = json_parse_file_at(dirfd, name, JOURNAL_MAX_SIZE, &o, ret_error);
 	if (r < 0)
 		return r;
 	if (!json_object_is_type(o, json_type_object))
-		err = strdup("not a JSON object");
+		jcheck_fail(&c, "not a JSON object");
 	else
-		load_fields(o, &j, &err);
+		load_fields(o, &j, &c);
 	json_object_put(o);
-	if (err || !j.unload_order || !j.units || !j.module_params) {
+	r = jcheck_finish(&c, ret_error);
+	if (r < 0) {
 		journal_done(&j);
-		if (ret_error)
-			*ret_error = err ? err : strdup("out of memory");
-		else
-			free(err);
-		return err ? -EBADMSG : -ENOMEM;
+		return r;
 	}
 	*ret = j;
 	return 0;

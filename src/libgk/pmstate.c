@@ -218,44 +218,11 @@ int pmstate_load(int dirfd, const char *name, struct gk_pmstate *ret, char *err,
 	return pmstate_parse(text, ret, err, errlen);
 }
 
-static int write_all(int fd, const char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, buf, n);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 int pmstate_save(int dirfd, const char *name, const struct gk_pmstate *s)
 {
-	_cleanup_free_ char *text = pmstate_format(s), *tmp = NULL;
-	_cleanup_close_ int fd = -EBADF;
-	int r;
+	_cleanup_free_ char *text = pmstate_format(s);
 
-	if (!text || asprintf(&tmp, ".%s.tmp", name) < 0)
+	if (!text)
 		return -ENOMEM;
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, text, strlen(text));
-	if (r >= 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlinkat(dirfd, tmp, 0);
-		return r;
-	}
-	/* The rename is durable only once the directory is. */
-	if (fsync(dirfd) < 0)
-		return -errno;
-	return 0;
+	return write_file_atomic_at(dirfd, name, text, strlen(text), 0644);
 }

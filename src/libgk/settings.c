@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json-check.h"
 #include "macro.h"
 #include "nvml-api.h"
 #include "settings.h"
@@ -370,26 +371,6 @@ struct json_object *settings_to_json(const struct gk_settings *s)
 }
 
 /* Loading: the first problem found is kept and named; nothing half-read is returned. */
-struct loader {
-	char *error;
-	bool oom;
-};
-
-static void fail(struct loader *l, const char *fmt, ...) _printf_(2, 3);
-static void fail(struct loader *l, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (l->error || l->oom)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&l->error, fmt, ap) < 0) {
-		l->error = NULL;
-		l->oom = true;
-	}
-	va_end(ap);
-}
-
 static struct json_object *member(struct json_object *o, const char *key)
 {
 	struct json_object *v = NULL;
@@ -439,18 +420,19 @@ static bool load_value(enum gk_setting s, struct json_object *v, struct gk_setti
 	}
 }
 
-static void load_gpu(struct loader *l, struct json_object *o, size_t i, struct gk_gpu_settings *g)
+static void load_gpu(struct gk_jcheck *l, struct json_object *o, size_t i,
+		     struct gk_gpu_settings *g)
 {
 	struct json_object *v, *why = member(o, "unavailable");
 
 	if (!json_object_is_type(o, json_type_object)) {
-		fail(l, "gpus[%zu] is not an object", i);
+		jcheck_fail(l, "gpus[%zu] is not an object", i);
 		return;
 	}
 	v = member(o, "pci");
 	if (!json_object_is_type(v, json_type_string) ||
 	    pci_addr_normalize(json_object_get_string(v), g->pci, sizeof(g->pci)) < 0) {
-		fail(l, "gpus[%zu]: 'pci' is missing or not a PCI address", i);
+		jcheck_fail(l, "gpus[%zu]: 'pci' is missing or not a PCI address", i);
 		return;
 	}
 	v = member(o, "uuid");
@@ -462,13 +444,13 @@ static void load_gpu(struct loader *l, struct json_object *o, size_t i, struct g
 		const char *reason = json_object_get_string(member(why, settings[s].name));
 
 		if (!json_object_object_get_ex(o, settings[s].name, &v)) {
-			fail(l, "gpus[%zu]: missing field '%s'", i, settings[s].name);
+			jcheck_fail(l, "gpus[%zu]: missing field '%s'", i, settings[s].name);
 			return;
 		}
 		sv->known = v != NULL;
 		if (v && !load_value(s, v, sv)) {
-			fail(l, "gpus[%zu]: field '%s' has the wrong type or range", i,
-			     settings[s].name);
+			jcheck_fail(l, "gpus[%zu]: field '%s' has the wrong type or range", i,
+				    settings[s].name);
 			return;
 		}
 		if (!v)
@@ -479,19 +461,20 @@ static void load_gpu(struct loader *l, struct json_object *o, size_t i, struct g
 	}
 }
 
-static void load_object(struct loader *l, struct json_object *o, struct gk_settings *s)
+static void load_object(struct gk_jcheck *l, struct json_object *o, struct gk_settings *s)
 {
 	struct json_object *v = member(o, "schema"), *gpus;
 
 	if (!json_object_is_type(v, json_type_string) ||
 	    !streq(json_object_get_string(v), GK_SETTINGS_SCHEMA)) {
-		fail(l, "not a gpukeep settings snapshot (schema is not '%s')", GK_SETTINGS_SCHEMA);
+		jcheck_fail(l, "not a gpukeep settings snapshot (schema is not '%s')",
+			    GK_SETTINGS_SCHEMA);
 		return;
 	}
 	v = member(o, "version");
 	if (!json_object_is_type(v, json_type_int) ||
 	    json_object_get_int(v) != GK_SETTINGS_VERSION) {
-		fail(l, "settings version is not %d", GK_SETTINGS_VERSION);
+		jcheck_fail(l, "settings version is not %d", GK_SETTINGS_VERSION);
 		return;
 	}
 	v = member(o, "driver_version");
@@ -500,7 +483,7 @@ static void load_object(struct loader *l, struct json_object *o, struct gk_setti
 		l->oom = true;
 	gpus = member(o, "gpus");
 	if (!json_object_is_type(gpus, json_type_array)) {
-		fail(l, "missing field 'gpus'");
+		jcheck_fail(l, "missing field 'gpus'");
 		return;
 	}
 	s->gpus = calloc(json_object_array_length(gpus) + 1, sizeof(*s->gpus));
@@ -517,18 +500,17 @@ static void load_object(struct loader *l, struct json_object *o, struct gk_setti
 int settings_from_json(struct json_object *o, struct gk_settings *ret, char **ret_error)
 {
 	struct gk_settings s = {};
-	struct loader l = {};
+	struct gk_jcheck l = {};
+	int r;
 
 	if (!json_object_is_type(o, json_type_object))
-		fail(&l, "not a JSON object");
+		jcheck_fail(&l, "not a JSON object");
 	else
 		load_object(&l, o, &s);
-	if (l.error || l.oom) {
+	r = jcheck_finish(&l, ret_error);
+	if (r < 0) {
 		settings_done(&s);
-		if (ret_error && l.error)
-			*ret_error = TAKE_PTR(l.error);
-		free(l.error);
-		return l.oom ? -ENOMEM : -EBADMSG;
+		return r;
 	}
 	*ret = s;
 	return 0;
