@@ -9,6 +9,7 @@
 #include "gk-exit.h"
 #include "log.h"
 #include "node.h"
+#include "nvml-cli.h"
 #include "output.h"
 #include "string-util.h"
 #include "verbs.h"
@@ -23,6 +24,8 @@ static void baseline_help(void)
 	       "'gpukeep validate --baseline FILE' checks a node against it. Save it when the\n"
 	       "node is known to be good. show checks FILE and prints it.\n\n"
 	       "  --root DIR  read /sys, /proc and /dev under DIR (default /)\n"
+	       "  --nvml PATH NVML library for the NVLinks (default $GPUKEEP_NVML, then\n"
+	       "              libnvidia-ml.so.1; 'none' leaves NVML out)\n"
 	       "  -h, --help  show this help\n\n"
 	       "exit codes: 0 done, 1 the node could not be read or FILE not written, 2 usage or\n"
 	       "a malformed FILE\n");
@@ -86,7 +89,12 @@ int verb_baseline(int argc, char **argv)
 		{},
 	};
 	const char *root = "/";
-	int c;
+	int c, r;
+
+	/* NVML is read by what this verb runs: --nvml reaches it through the environment */
+	r = nvml_cli_take_option_env("baseline", &argc, argv);
+	if (r >= 0)
+		return r;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "hr:", opts, NULL)) >= 0) {

@@ -11,6 +11,7 @@
 #include "daemon-call.h"
 #include "gk-exit.h"
 #include "macro.h"
+#include "nvml-cli.h"
 #include "nvml.h"
 #include "output.h"
 #include "protocol.h"
@@ -31,6 +32,8 @@ static void pm_help(void)
 	       "  -i, --id GPU   one GPU: index, minor:N, PCI address or UUID (default: all)\n"
 	       "  --socket PATH  the daemon's socket (default %s)\n"
 	       "  --json         print the daemon's reply for the GPUs as JSON\n"
+	       "  --nvml PATH    NVML library for the legacy mode (default $GPUKEEP_NVML, then\n"
+	       "                 libnvidia-ml.so.1)\n"
 	       "  -h, --help     show this help\n\n"
 	       "Changes need root or membership in the daemon's --group.\n"
 	       "exit codes: 0 done, 1 failed or a device could not be opened (the daemon "
@@ -259,7 +262,12 @@ int verb_pm(int argc, char **argv)
 	const char *socket_path = GK_SOCKET_PATH, *gpu = NULL;
 	struct gk_gpusel sel;
 	bool json = false, enabled;
-	int c;
+	int c, r;
+
+	/* NVML is read by what this verb runs: --nvml reaches it through the environment */
+	r = nvml_cli_take_option_env("pm", &argc, argv);
+	if (r >= 0)
+		return r;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "hi:s:j", opts, NULL)) >= 0) {

@@ -12,6 +12,7 @@
 #include "gk-exit.h"
 #include "log.h"
 #include "modops.h"
+#include "nvml-cli.h"
 #include "output.h"
 #include "parse-util.h"
 #include "protocol.h"
@@ -51,7 +52,10 @@ static void reload_help(void)
 	       "  --state-dir DIR        journal and lock (default " DEFAULT_STATE_DIR ")\n"
 	       "  --socket PATH          gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
 	       "  --systemctl CMD        the service manager command (default systemctl)\n"
-	       "  --root DIR             read /sys, /proc and /dev under DIR (default /)\n\n"
+	       "  --root DIR             read /sys, /proc and /dev under DIR (default /)\n"
+	       "  --nvml PATH            NVML library for settings and NVLinks (default\n"
+	       "                         $GPUKEEP_NVML, then libnvidia-ml.so.1; 'none': no "
+	       "NVML)\n\n"
 	       "exit codes: 0 reloaded and valid; 1 failed and rolled back (the driver as it "
 	       "was);\n"
 	       "2 usage; 3 refused, nothing changed; 4 failed and not rolled back: the report\n"
@@ -259,6 +263,11 @@ int verb_reload(int argc, char **argv)
 		.state_dir = DEFAULT_STATE_DIR,
 	};
 	int r;
+
+	/* NVML is read by what this verb runs: --nvml reaches it through the environment */
+	r = nvml_cli_take_option_env("reload", &argc, argv);
+	if (r >= 0)
+		return r;
 
 	r = parse_args(argc, argv, &a);
 	if (r >= 0)

@@ -7,6 +7,7 @@
 #include "gk-exit.h"
 #include "log.h"
 #include "node.h"
+#include "nvml-cli.h"
 #include "output.h"
 #include "string-util.h"
 #include "validate.h"
@@ -24,6 +25,8 @@ static void validate_help(void)
 	       "  --baseline FILE  the baseline (default " DEFAULT_BASELINE ")\n"
 	       "  --root DIR       read /sys, /proc and /dev under DIR (default /)\n"
 	       "  --json           print JSON (schema gpukeep.validation, version 1)\n"
+	       "  --nvml PATH      NVML library for the NVLinks (default $GPUKEEP_NVML, then\n"
+	       "                   libnvidia-ml.so.1; 'none' leaves NVML out)\n"
 	       "  -h, --help       show this help\n\n"
 	       "exit codes: 0 the node matches, 1 it differs or could not be read, 2 usage or a\n"
 	       "missing or malformed baseline\n");
@@ -74,6 +77,11 @@ int verb_validate(int argc, char **argv)
 	struct gk_differences d;
 	bool json = false;
 	int c, r;
+
+	/* NVML is read by what this verb runs: --nvml reaches it through the environment */
+	r = nvml_cli_take_option_env("validate", &argc, argv);
+	if (r >= 0)
+		return r;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "hb:r:j", opts, NULL)) >= 0) {

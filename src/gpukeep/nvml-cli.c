@@ -39,6 +39,19 @@ int nvml_cli_take_option(const char *verb, int *argc, char **argv, const char **
 	return -1;
 }
 
+int nvml_cli_take_option_env(const char *verb, int *argc, char **argv)
+{
+	const char *path = NULL;
+	int r;
+
+	r = nvml_cli_take_option(verb, argc, argv, &path);
+	if (r >= 0)
+		return r;
+	if (path && setenv("GPUKEEP_NVML", path, 1) < 0)
+		return usage_error(verb, "cannot use --nvml %s: %m", path);
+	return -1;
+}
+
 bool nvml_cli_wanted(const char *root, const char *path)
 {
 	const char *env = getenv(GK_NVML_ENV);

@@ -17,6 +17,13 @@
 int nvml_cli_take_option(const char *verb, int *argc, char **argv, const char **ret_path);
 
 /*
+ * The same for verbs that reach NVML indirectly (baseline, validate, pm, reload and its helper
+ * processes): the path given becomes $GPUKEEP_NVML for this process and its children. Returns
+ * -1 to go on, or GK_EXIT_USAGE.
+ */
+int nvml_cli_take_option_env(const char *verb, int *argc, char **argv);
+
+/*
  * Whether a verb working on @root consults NVML: yes when @path (--nvml) or $GPUKEEP_NVML names
  * a library, otherwise only on the real node (root "/"): NVML reads the running driver, which a
  * fixture root is not.

@@ -24,9 +24,13 @@ gk_check "... all on again" -- test "$(modes)" = "1 1 1"
 gk_expect_exit 0 "pm -i <UUID> DISABLED" -- pm -i GPU-5EED0001-1111-2222-3333-000000000001 DISABLED
 gk_check "... that GPU off" -- test "$(modes)" = "1 0 1"
 
+gk_expect_exit 0 "the library named by --nvml instead of the environment" -- \
+	env FAKENVML_STATE="$STATE" "$GPUKEEP" pm --nvml "$FAKE" --socket "$NOSOCK" -i 1 1
+gk_check "... GPU 1 on again" -- test "$(modes)" = "1 1 1"
+
 gk_expect_exit 2 "an unknown GPU" -- pm -i GPU-00000000-0000-0000-0000-000000000000 1
 gk_check "... is named" -- grep -q "no GPU that NVML knows matches" "$GK_TMP/last.err"
-gk_check "... and nothing changed" -- test "$(modes)" = "1 0 1"
+gk_check "... and nothing changed" -- test "$(modes)" = "1 1 1"
 
 python3 -c '
 import json, sys
