@@ -13,14 +13,14 @@
 
 static struct dentry *nv_dbg_root;
 
-#define NV_DBG_GETTER(field)						\
-static int dbg_##field##_get(void *data, u64 *val)			\
-{									\
-	struct nv_gpu *g = data;					\
-									\
-	*val = READ_ONCE(g->field);					\
-	return 0;							\
-}
+#define NV_DBG_GETTER(field)                                                                       \
+	static int dbg_##field##_get(void *data, u64 *val)                                         \
+	{                                                                                          \
+		struct nv_gpu *g = data;                                                           \
+                                                                                                   \
+		*val = READ_ONCE(g->field);                                                        \
+		return 0;                                                                          \
+	}
 
 NV_DBG_GETTER(init_count)
 NV_DBG_GETTER(deinit_count)
@@ -109,8 +109,7 @@ static int dbg_xid_parse(char *buf, unsigned int *ret_xid, const char **ret_text
 	return 0;
 }
 
-static ssize_t dbg_xid_write(struct file *file, const char __user *ubuf, size_t len,
-			     loff_t *ppos)
+static ssize_t dbg_xid_write(struct file *file, const char __user *ubuf, size_t len, loff_t *ppos)
 {
 	struct nv_gpu *g = file->private_data;
 	const char *text;

@@ -29,18 +29,21 @@ static const struct {
 	unsigned int xid;
 	const char *text;
 } nv_xid_text[] = {
-	{ 13, "Graphics SM Warp Exception on (GPC 0, TPC 0, SM 0): Out Of Range Address" },
-	{ 31, "Ch 00000008, intr 10000000. MMU Fault: ENGINE GRAPHICS GPCCLIENT_T1_0 faulted @ 0x0_00000000. Fault is of type FAULT_PDE ACCESS_TYPE_READ" },
-	{ 43, "Ch 00000008, Reset Channel Verif Error" },
-	{ 48, "An uncorrectable double bit error (DBE) has been detected on GPU in the framebuffer at physical address 0x000000000000." },
-	{ 63, "Row Remapper: New row marked for remapping, reset gpu to activate." },
-	{ 64, "Row Remapper: Failed to remap a row." },
-	{ 74, "NVLink: fatal error detected on link 0(0x10000, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0)" },
-	{ 79, "GPU has fallen off the bus." },
-	{ 92, "High single-bit ECC error rate" },
-	{ 94, "Contained: SM (0x1). RST: No, D-RST: No" },
-	{ 95, "Uncontained: FBHUB. RST: Yes, D-RST: No" },
-	{ 119, "Timeout after 6s of waiting for RPC response from GPU0 GSP! Expected function 76 (GSP_RM_CONTROL)." },
+	{13, "Graphics SM Warp Exception on (GPC 0, TPC 0, SM 0): Out Of Range Address"},
+	{31, "Ch 00000008, intr 10000000. MMU Fault: ENGINE GRAPHICS GPCCLIENT_T1_0 faulted @ "
+	     "0x0_00000000. Fault is of type FAULT_PDE ACCESS_TYPE_READ"},
+	{43, "Ch 00000008, Reset Channel Verif Error"},
+	{48, "An uncorrectable double bit error (DBE) has been detected on GPU in the framebuffer "
+	     "at physical address 0x000000000000."},
+	{63, "Row Remapper: New row marked for remapping, reset gpu to activate."},
+	{64, "Row Remapper: Failed to remap a row."},
+	{74, "NVLink: fatal error detected on link 0(0x10000, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0)"},
+	{79, "GPU has fallen off the bus."},
+	{92, "High single-bit ECC error rate"},
+	{94, "Contained: SM (0x1). RST: No, D-RST: No"},
+	{95, "Uncontained: FBHUB. RST: Yes, D-RST: No"},
+	{119, "Timeout after 6s of waiting for RPC response from GPU0 GSP! Expected function 76 "
+	      "(GSP_RM_CONTROL)."},
 };
 
 static const char *nv_xid_default_text(unsigned int xid)
@@ -180,12 +183,14 @@ static unsigned int nv_gpu_ordinal(struct pci_dev *pdev)
 	struct pci_dev *d = NULL;
 	unsigned int n = 0;
 
-	for_each_pci_dev(d) {
+	for_each_pci_dev(d)
+	{
 		if (d->vendor != PCI_VENDOR_ID_NVIDIA || (d->class >> 16) != PCI_BASE_CLASS_DISPLAY)
 			continue;
 		if (pci_domain_nr(d->bus) < pci_domain_nr(pdev->bus) ||
 		    (pci_domain_nr(d->bus) == pci_domain_nr(pdev->bus) &&
-		     PCI_DEVID(d->bus->number, d->devfn) < PCI_DEVID(pdev->bus->number, pdev->devfn)))
+		     PCI_DEVID(d->bus->number, d->devfn) <
+			     PCI_DEVID(pdev->bus->number, pdev->devfn)))
 			n++;
 	}
 	return n;
@@ -222,8 +227,8 @@ static void nv_gpu_make_uuid(struct nv_gpu *g)
 	u32 a = jhash(g->bdf, len, 0x4e56), b = jhash(g->bdf, len, 1);
 	u32 c = jhash(g->bdf, len, 2), d = jhash(g->bdf, len, 3);
 
-	snprintf(g->uuid, sizeof(g->uuid), "GPU-%08x-%04x-%04x-%04x-%04x%08x",
-		 a, b >> 16, (b & 0x0fff) | 0x4000, (c & 0x3fff) | 0x8000, c >> 16, d);
+	snprintf(g->uuid, sizeof(g->uuid), "GPU-%08x-%04x-%04x-%04x-%04x%08x", a, b >> 16,
+		 (b & 0x0fff) | 0x4000, (c & 0x3fff) | 0x8000, c >> 16, d);
 }
 
 static struct nv_gpu *nv_gpu_alloc(struct pci_dev *pdev)
@@ -335,12 +340,11 @@ static const struct pci_error_handlers nv_err_handlers = {
 };
 
 static const struct pci_device_id nv_pci_table[] = {
-	{ PCI_DEVICE(PCI_VENDOR_ID_NVIDIA, PCI_ANY_ID), .class = PCI_CLASS_DISPLAY_VGA << 8,
-	  .class_mask = ~0 },
-	{ PCI_DEVICE(PCI_VENDOR_ID_NVIDIA, PCI_ANY_ID), .class = PCI_CLASS_DISPLAY_3D << 8,
-	  .class_mask = ~0 },
-	{ }
-};
+	{PCI_DEVICE(PCI_VENDOR_ID_NVIDIA, PCI_ANY_ID), .class = PCI_CLASS_DISPLAY_VGA << 8,
+	 .class_mask = ~0},
+	{PCI_DEVICE(PCI_VENDOR_ID_NVIDIA, PCI_ANY_ID), .class = PCI_CLASS_DISPLAY_3D << 8,
+	 .class_mask = ~0},
+	{}};
 MODULE_DEVICE_TABLE(pci, nv_pci_table);
 
 static struct pci_driver nv_pci_driver = {

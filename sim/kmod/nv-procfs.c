@@ -80,8 +80,7 @@ int nv_procfs_init(void)
 	if (!nv_proc_root)
 		return -ENOMEM;
 	nv_proc_gpus = proc_mkdir("gpus", nv_proc_root);
-	if (!nv_proc_gpus ||
-	    !proc_create("version", 0444, nv_proc_root, &version_proc_ops) ||
+	if (!nv_proc_gpus || !proc_create("version", 0444, nv_proc_root, &version_proc_ops) ||
 	    !proc_create("params", 0444, nv_proc_root, &params_proc_ops)) {
 		proc_remove(nv_proc_root);
 		return -ENOMEM;

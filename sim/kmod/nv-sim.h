@@ -8,15 +8,15 @@
 #include <linux/pci.h>
 #include <linux/wait.h>
 
-#define NV_MAJOR_DEVICE_NUMBER		195
-#define NV_CTL_DEVICE_NUM		255
-#define NV_MODESET_MINOR_DEVICE_NUM	254
-#define NV_MAX_GPUS			32
-#define NV_VERSION_STRING		"535.261.03"
+#define NV_MAJOR_DEVICE_NUMBER	    195
+#define NV_CTL_DEVICE_NUM	    255
+#define NV_MODESET_MINOR_DEVICE_NUM 254
+#define NV_MAX_GPUS		    32
+#define NV_VERSION_STRING	    "535.261.03"
 
 struct nv_gpu {
 	struct kref ref;
-	struct pci_dev *pdev;		/* referenced until the last kref goes */
+	struct pci_dev *pdev; /* referenced until the last kref goes */
 	unsigned int minor;
 	char bdf[16];
 	char uuid[48];
@@ -24,21 +24,21 @@ struct nv_gpu {
 
 	/* Serialises initialization and teardown, as the RM lock does in the real driver. */
 	struct mutex lock;
-	u32 users;			/* open files (mmaps keep theirs open) */
+	u32 users; /* open files (mmaps keep theirs open) */
 	bool initialized;
-	bool persistent;		/* NV_FLAG_PERSISTENT_SW_STATE: last close keeps state */
+	bool persistent; /* NV_FLAG_PERSISTENT_SW_STATE: last close keeps state */
 	u32 init_count;
 	u32 deinit_count;
 	u32 reset_count;
 
 	/* Fault switches. */
-	bool wedged;			/* opens sleep uninterruptibly until cleared */
+	bool wedged; /* opens sleep uninterruptibly until cleared */
 	wait_queue_head_t wedge_wq;
-	bool fail_reset;		/* the next function reset leaves the GPU lost */
-	bool lost;			/* fallen off the bus: opens fail with -EIO */
+	bool fail_reset; /* the next function reset leaves the GPU lost */
+	bool lost;	 /* fallen off the bus: opens fail with -EIO */
 	bool removed;
 
-	struct page *page;		/* what every mmap of the device maps */
+	struct page *page; /* what every mmap of the device maps */
 	struct proc_dir_entry *proc_dir;
 	struct dentry *debugfs_dir;
 };
@@ -47,7 +47,7 @@ struct nv_gpu {
 extern unsigned int nv_init_ms;
 int nv_gpu_register_driver(unsigned int *ret_bound, unsigned int *ret_failed);
 void nv_gpu_unregister_driver(void);
-struct nv_gpu *nv_gpu_get(unsigned int minor);	/* takes a reference, or NULL */
+struct nv_gpu *nv_gpu_get(unsigned int minor); /* takes a reference, or NULL */
 void nv_gpu_put(struct nv_gpu *g);
 int nv_gpu_open(struct nv_gpu *g);
 void nv_gpu_close(struct nv_gpu *g);

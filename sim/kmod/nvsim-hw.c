@@ -15,20 +15,20 @@
 #include <linux/pci.h>
 #include <linux/slab.h>
 
-#define HW_MAX_FNS	64
-#define HW_MAX_PATCH	24
-#define NV_VENDOR	0x10de
-#define HW_LNKCAP2_SLS	GENMASK(7, 1)	/* Supported Link Speeds vector, bit n = gen n */
+#define HW_MAX_FNS     64
+#define HW_MAX_PATCH   24
+#define NV_VENDOR      0x10de
+#define HW_LNKCAP2_SLS GENMASK(7, 1) /* Supported Link Speeds vector, bit n = gen n */
 
-static char *gpu_standin = "1b36:0010";		/* QEMU "nvme": PCIe v2 capability, FLR */
+static char *gpu_standin = "1b36:0010"; /* QEMU "nvme": PCIe v2 capability, FLR */
 module_param(gpu_standin, charp, 0444);
 MODULE_PARM_DESC(gpu_standin, "vendor:device of the QEMU functions that become GPUs");
 
-static char *nvswitch_standin = "1b36:000d";	/* QEMU "qemu-xhci" */
+static char *nvswitch_standin = "1b36:000d"; /* QEMU "qemu-xhci" */
 module_param(nvswitch_standin, charp, 0444);
 MODULE_PARM_DESC(nvswitch_standin, "vendor:device of the QEMU functions that become NVSwitches");
 
-static ushort gpu_device = 0x2330;		/* H100 SXM5 80GB */
+static ushort gpu_device = 0x2330; /* H100 SXM5 80GB */
 module_param(gpu_device, ushort, 0444);
 MODULE_PARM_DESC(gpu_device, "PCI device id presented by simulated GPUs");
 
@@ -96,7 +96,8 @@ static int hw_read(struct pci_bus *bus, unsigned int devfn, int where, int size,
 	r = hb->orig->read(bus, devfn, where, size, val);
 	if (r)
 		return r;
-	list_for_each_entry(fn, &hb->fns, node) {
+	list_for_each_entry(fn, &hb->fns, node)
+	{
 		if (fn->devfn != devfn)
 			continue;
 		for (i = 0; i < fn->npatch; i++) {
@@ -169,9 +170,7 @@ static struct hw_bus *hw_bus_get(struct pci_bus *bus)
 {
 	struct hw_bus *hb;
 
-	list_for_each_entry(hb, &hw_buses, node)
-		if (hb->bus == bus)
-			return hb;
+	list_for_each_entry(hb, &hw_buses, node) if (hb->bus == bus) return hb;
 	hb = kzalloc(sizeof(*hb), GFP_KERNEL);
 	if (!hb)
 		return NULL;
@@ -255,8 +254,7 @@ static void hw_rescan(void)
 {
 	struct hw_bus *hb;
 
-	list_for_each_entry(hb, &hw_buses, node)
-		pci_rescan_bus(hb->bus);
+	list_for_each_entry(hb, &hw_buses, node) pci_rescan_bus(hb->bus);
 }
 
 static void hw_release(void)
@@ -265,8 +263,10 @@ static void hw_release(void)
 	struct hw_fn *fn, *fnn;
 	struct pci_dev *pdev;
 
-	list_for_each_entry(hb, &hw_buses, node) {
-		list_for_each_entry(fn, &hb->fns, node) {
+	list_for_each_entry(hb, &hw_buses, node)
+	{
+		list_for_each_entry(fn, &hb->fns, node)
+		{
 			pdev = pci_get_slot(hb->bus, fn->devfn);
 			if (!pdev)
 				continue;
@@ -277,9 +277,9 @@ static void hw_release(void)
 			pci_bus_set_ops(hb->bus, hb->orig);
 	}
 	hw_rescan();
-	list_for_each_entry_safe(hb, hbn, &hw_buses, node) {
-		list_for_each_entry_safe(fn, fnn, &hb->fns, node)
-			kfree(fn);
+	list_for_each_entry_safe(hb, hbn, &hw_buses, node)
+	{
+		list_for_each_entry_safe(fn, fnn, &hb->fns, node) kfree(fn);
 		list_del(&hb->node);
 		kfree(hb);
 	}
@@ -297,8 +297,7 @@ static int __init nvsim_hw_init(void)
 	if (!r)
 		r = hw_claim_all(nvswitch_standin, false);
 	/* Bus ops change only while the stand-ins are gone, so no pci_dev caches old IDs. */
-	list_for_each_entry(hb, &hw_buses, node)
-		pci_bus_set_ops(hb->bus, &hb->ops);
+	list_for_each_entry(hb, &hw_buses, node) pci_bus_set_ops(hb->bus, &hb->ops);
 	if (r)
 		hw_release();
 	else
@@ -306,7 +305,8 @@ static int __init nvsim_hw_init(void)
 	pci_unlock_rescan_remove();
 	if (r)
 		return r;
-	pr_info("nvsim_hw: %u simulated GPU(s), %u simulated NVSwitch(es)\n", hw_ngpus, hw_nswitches);
+	pr_info("nvsim_hw: %u simulated GPU(s), %u simulated NVSwitch(es)\n", hw_ngpus,
+		hw_nswitches);
 	return 0;
 }
 

@@ -41,7 +41,7 @@ static const char *helper_failure(int r)
 		return "NVML hung (driver not responding): the helper was killed after 60 s";
 	if (r == GK_EXIT_PRECONDITION)
 		return "NVML is not available";
-	return "NVML failed or hung (its message is above)";
+	return "NVML failed or hung: 'gpukeep settings save FILE' shows why";
 }
 
 /* The NVLinks as the node has them now, taken from a baseline saved by the helper. */
@@ -68,7 +68,7 @@ int reload_nvml_snapshot(struct reload_ctx *c, char **ret_note)
 	r = helper(c, "baseline", "save", BEFORE_FILE, false);
 	if (r == 0)
 		take_nvlinks(c);
-	r = helper(c, "settings", "save", SETTINGS_FILE, true);
+	r = helper(c, "settings", "save", SETTINGS_FILE, false);
 	if (r == -ENOMEM)
 		return r;
 	if (r != 0) {

@@ -51,12 +51,12 @@ static struct gk_baseline sample(void)
 	b.gpus = calloc(2, sizeof(*b.gpus));
 	b.n_gpus = 2;
 	snprintf(b.gpus[0].pci, sizeof(b.gpus[0].pci), "0000:18:00.0");
-	b.gpus[0] = (struct gk_baseline_gpu){.bound = true, .minor = 0, .cur_width = 16,
-					     .max_width = 16, .max_gts = 32.0};
+	b.gpus[0] = (struct gk_baseline_gpu){
+		.bound = true, .minor = 0, .cur_width = 16, .max_width = 16, .max_gts = 32.0};
 	snprintf(b.gpus[0].pci, sizeof(b.gpus[0].pci), "0000:18:00.0");
 	b.gpus[0].uuid = strdup("GPU-00001800-0000-0180-0000-001800000001");
-	b.gpus[1] = (struct gk_baseline_gpu){.bound = false, .minor = -1, .cur_width = -1,
-					     .max_width = -1};
+	b.gpus[1] = (struct gk_baseline_gpu){
+		.bound = false, .minor = -1, .cur_width = -1, .max_width = -1};
 	snprintf(b.gpus[1].pci, sizeof(b.gpus[1].pci), "0000:2a:00.0");
 	b.nvswitches = calloc(1, sizeof(char *));
 	b.modules = calloc(1, sizeof(char *));
@@ -100,7 +100,8 @@ static void test_corrupt(void **state)
 		{"[1, 2]", "not a JSON object"},
 		{"{} {}", "trailing data"},
 		{"{\"schema\": \"gpukeep.inventory\", \"version\": 1}", "not a gpukeep baseline"},
-		{"{\"schema\": \"gpukeep.baseline\", \"version\": 9}", "version 9 is not supported"},
+		{"{\"schema\": \"gpukeep.baseline\", \"version\": 9}",
+		 "version 9 is not supported"},
 		{"{\"schema\": \"gpukeep.baseline\", \"version\": 1, \"driver_version\": null}",
 		 "missing field 'gpus'"},
 		{"{\"schema\": \"gpukeep.baseline\", \"version\": 1, \"driver_version\": null, "

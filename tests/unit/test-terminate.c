@@ -40,7 +40,8 @@ static void test_term_then_kill(void **state)
 {
 	/* the shell must have installed its trap before SIGTERM arrives: it touches a file then */
 	pid_t obeys = spawn_sh("exec sleep 30");
-	pid_t stubborn = spawn_sh("trap '' TERM; touch /tmp/gk-term-ready.$$; while :; do sleep 0.05; done");
+	pid_t stubborn =
+		spawn_sh("trap '' TERM; touch /tmp/gk-term-ready.$$; while :; do sleep 0.05; done");
 	pid_t gone = spawn_sh("exit 0");
 	char ready[64];
 	struct gk_victims v;

@@ -21,8 +21,11 @@ static void make(struct gk_baseline *b, size_t n)
 	b->gpus = calloc(n, sizeof(*b->gpus));
 	b->n_gpus = n;
 	for (size_t i = 0; i < n; i++) {
-		b->gpus[i] = (struct gk_baseline_gpu){.bound = true, .minor = (int)i, .cur_width = 16,
-						      .max_width = 16, .max_gts = 32.0};
+		b->gpus[i] = (struct gk_baseline_gpu){.bound = true,
+						      .minor = (int)i,
+						      .cur_width = 16,
+						      .max_width = 16,
+						      .max_gts = 32.0};
 		snprintf(b->gpus[i].pci, sizeof(b->gpus[i].pci), "0000:%02zx:00.0", 0x18 + i);
 		b->gpus[i].uuid = strdup_printf("GPU-0000000%zu-0000-0000-0000-000000000000", i);
 	}
