@@ -92,7 +92,6 @@ static int stop_round(struct reload_ctx *c, unsigned round, size_t *units, size_
 int step_stop(struct reload_ctx *c, char **ret_detail)
 {
 	_cleanup_holders_free_ struct gk_holders *left = NULL;
-	bool daemon = daemon_pid_at(c->o->socket) > 0;
 	size_t units = 0, procs = 0;
 	int r = 0;
 
@@ -113,10 +112,12 @@ int step_stop(struct reload_ctx *c, char **ret_detail)
 				    STOP_ROUNDS, strna(who));
 		return reload_roll_back(c, false, why ? why : "the GPUs are still held");
 	}
+	/* round 0 asked the daemon to release, and recorded it in the journal */
 	if (r == 0)
-		*ret_detail = strdup_printf(
-			"%s, %zu unit(s) stopped, %zu process(es) stopped",
-			daemon ? "gpukeepd released its devices" : "no gpukeepd", units, procs);
+		*ret_detail = strdup_printf("%s, %zu unit(s) stopped, %zu process(es) stopped",
+					    c->j->daemon_released ? "gpukeepd released its devices"
+								  : "no gpukeepd",
+					    units, procs);
 	return r;
 }
 

@@ -21,7 +21,6 @@
 #include "reload-nvml.h"
 #include "reload-steps.h"
 #include "string-util.h"
-#include "terminate.h"
 
 void reload_say(struct reload_ctx *c, const char *fmt, ...)
 {

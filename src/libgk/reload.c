@@ -4,24 +4,18 @@
  * modules to load back, the units and the daemon to restore. Steps are idempotent. */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "fileio.h"
 #include "gk-exit.h"
-#include "inventory.h"
 #include "lockfile.h"
 #include "macro.h"
-#include "reload-effects.h"
 #include "reload-steps.h"
 #include "reload.h"
 #include "root.h"
 #include "string-util.h"
-#include "terminate.h"
 
 const char *const reload_step_names[] = {"lock", "preflight", "stop",	  "unload",
 					 "load", "restore",   "validate", "report"};
