@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ static inline const char *fake_library(void)
 }
 
 static char fake_state_path[] = "/tmp/gk-fakenvml-XXXXXX";
+static bool fake_state_made;
 
 /* Loads tests/fakenvml/states/@name; the caller edits it and calls fake_state_write(). */
 static inline struct json_object *fake_state_load(const char *name)
@@ -46,12 +48,15 @@ static inline int fake_state_write(struct json_object *state)
 {
 	int r;
 
-	if (fake_state_path[strlen(fake_state_path) - 1] == 'X') {
+	/* Made once per test binary. Not told by the name: mkstemp's random suffix may itself
+	 * end in 'X' (1 in 62), and a finished name handed to mkstemp again fails. */
+	if (!fake_state_made) {
 		int fd = mkstemp(fake_state_path);
 
 		if (fd < 0)
 			return -1;
 		close(fd);
+		fake_state_made = true;
 	}
 	r = json_object_to_file(fake_state_path, state);
 	json_object_put(state);
