@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/gk-exit.h"
 #include "fileio.h"
-#include "gk-exit.h"
 #include "log.h"
 #include "node.h"
 #include "nvml-cli.h"

@@ -4,13 +4,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "gk-exit.h"
-#include "holders-json.h"
-#include "holders-stop.h"
-#include "holders.h"
+#include "core/gk-exit.h"
 #include "log.h"
-#include "nodeset.h"
+#include "node/cgroup.h"
+#include "node/holders-json.h"
+#include "node/holders-stop.h"
+#include "node/holders.h"
+#include "node/nodeset.h"
 #include "output.h"
 #include "root.h"
 #include "string-util.h"

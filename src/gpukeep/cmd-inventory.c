@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gk-exit.h"
-#include "inventory-json.h"
-#include "inventory.h"
+#include "core/gk-exit.h"
 #include "log.h"
 #include "node.h"
+#include "node/inventory-json.h"
+#include "node/inventory.h"
 #include "nvml-cli.h"
 #include "output.h"
 #include "verbs.h"

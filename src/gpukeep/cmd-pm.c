@@ -7,14 +7,14 @@
 #include <strings.h>
 #include <time.h>
 
-#include "client.h"
+#include "core/gk-exit.h"
 #include "daemon-call.h"
-#include "gk-exit.h"
+#include "daemon/client.h"
+#include "daemon/protocol.h"
 #include "macro.h"
 #include "nvml-cli.h"
-#include "nvml.h"
+#include "nvml/nvml.h"
 #include "output.h"
-#include "protocol.h"
 #include "verbs.h"
 
 #define SETTLE_TIMEOUT_MS 30000

@@ -9,14 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gk-exit.h"
+#include "core/gk-exit.h"
+#include "daemon/protocol.h"
 #include "log.h"
-#include "modops.h"
+#include "node/modops.h"
 #include "nvml-cli.h"
 #include "output.h"
 #include "parse-util.h"
-#include "protocol.h"
-#include "reload.h"
+#include "procedure/reload.h"
 #include "verbs.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/gpukeep"

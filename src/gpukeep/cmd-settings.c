@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "baseline.h"
+#include "baseline/baseline.h"
+#include "core/gk-exit.h"
 #include "fileio.h"
-#include "gk-exit.h"
 #include "log.h"
 #include "nvml-cli.h"
+#include "nvml/settings.h"
 #include "output.h"
-#include "settings.h"
 #include "verbs.h"
 
 static void settings_help(void)

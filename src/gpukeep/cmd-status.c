@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/gk-exit.h"
 #include "daemon-call.h"
-#include "gk-exit.h"
+#include "daemon/protocol.h"
 #include "macro.h"
 #include "output.h"
-#include "protocol.h"
 #include "verbs.h"
 
 static void status_help(void)

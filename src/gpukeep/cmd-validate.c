@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gk-exit.h"
+#include "baseline/validate.h"
+#include "core/gk-exit.h"
 #include "log.h"
 #include "node.h"
 #include "nvml-cli.h"
 #include "output.h"
 #include "string-util.h"
-#include "validate.h"
 #include "verbs.h"
 
 #define DEFAULT_BASELINE "/etc/gpukeep/baseline.json"

@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "client.h"
+#include "core/gk-exit.h"
 #include "daemon-call.h"
-#include "gk-exit.h"
+#include "daemon/client.h"
+#include "daemon/protocol.h"
 #include "macro.h"
-#include "protocol.h"
 
 static int not_running(const char *verb, const char *socket_path, int r)
 {

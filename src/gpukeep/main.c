@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "gk-exit.h"
+#include "core/gk-exit.h"
 #include "log.h"
 #include "macro.h"
 #include "verbs.h"

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <string.h>
 
-#include "gk-exit.h"
+#include "core/gk-exit.h"
 #include "log.h"
 #include "node.h"
 #include "nvml-cli.h"

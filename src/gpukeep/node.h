@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "baseline.h"
-#include "inventory.h"
+#include "baseline/baseline.h"
+#include "node/inventory.h"
 
 /* Inventory of the node under @root. Returns 0, or GK_EXIT_FAILED after logging why. */
 int node_scan(const char *root, struct gk_inventory *ret);

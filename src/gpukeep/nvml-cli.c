@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gk-exit.h"
-#include "nvml-baseline.h"
+#include "baseline/nvml-baseline.h"
+#include "core/gk-exit.h"
 #include "nvml-cli.h"
 #include "output.h"
 #include "string-util.h"

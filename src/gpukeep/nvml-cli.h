@@ -6,8 +6,8 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
-#include "baseline.h"
-#include "nvml-node.h"
+#include "baseline/baseline.h"
+#include "nvml/nvml-node.h"
 
 /*
  * Takes "--nvml PATH" or "--nvml=PATH" out of argv (the other arguments keep their order and

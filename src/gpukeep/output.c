@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "gk-exit.h"
+#include "core/gk-exit.h"
 #include "output.h"
 
 int output_json(struct json_object *o)

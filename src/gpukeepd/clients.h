@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "protocol.h"
+#include "daemon/protocol.h"
 
 struct gkd;
 

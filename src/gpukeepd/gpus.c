@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "gpus.h"
-#include "inventory.h"
 #include "log.h"
+#include "node/inventory.h"
 #include "string-util.h"
 
 static struct gpu *gpu_free(struct gpu *g)

@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/pmstate.h"
+#include "daemon/protocol.h"
+#include "node/pci.h"
 #include "opener.h"
-#include "pci.h"
-#include "pmstate.h"
-#include "protocol.h"
 
 struct gpu {
 	struct gk_pci_addr addr;

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "gk-exit.h"
+#include "core/gk-exit.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"

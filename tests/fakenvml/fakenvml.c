@@ -15,7 +15,7 @@
 
 #include "fileio.h"
 #include "macro.h"
-#include "nvml-api.h"
+#include "nvml/nvml-api.h"
 
 #define MAX_GPUS 64
 

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "baseline.h"
+#include "baseline/baseline.h"
 #include "string-util.h"
 
 static char path[] = "/tmp/gk-baseline-XXXXXX";

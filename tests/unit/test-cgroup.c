@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "cgroup.h"
+#include "node/cgroup.h"
 
 #define ID  "3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708"
 #define ID2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "devnodes.h"
+#include "node/devnodes.h"
 
 static const char proc_devices[] = "Character devices:\n"
 				   "  1 mem\n"

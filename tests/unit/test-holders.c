@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "holders-stop.h"
-#include "holders.h"
-#include "nodeset.h"
+#include "node/holders-stop.h"
+#include "node/holders.h"
+#include "node/nodeset.h"
 #include "string-util.h"
 
 #define ID "3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708"

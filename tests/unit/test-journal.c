@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "journal.h"
+#include "procedure/journal.h"
 #include "string-util.h"
 
 static char dir[] = "/tmp/gk-journal-XXXXXX";

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "modgraph.h"
+#include "node/modgraph.h"
 #include "string-util.h"
 
 /* Observed on Debian 6.1 in the simulated node, plus peermem and a third-party gdrdrv. */

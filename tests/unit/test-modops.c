@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "modops.h"
+#include "node/modops.h"
 
 struct fake {
 	int busy_calls; /* calls answered EAGAIN before the module goes */

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "nodeset.h"
+#include "node/nodeset.h"
 
 #define DEVTMPFS makedev(0, 5)
 

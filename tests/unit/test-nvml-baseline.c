@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "nvml-baseline.h"
+#include "baseline/nvml-baseline.h"
 
 /* Two GPUs, each with two links to the other, as a bridge joins them. */
 static void make_node(struct gk_nvml_node *node)

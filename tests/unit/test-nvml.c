@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "fakenvml-state.h"
-#include "nvml-node.h"
-#include "nvml.h"
+#include "nvml/nvml-node.h"
+#include "nvml/nvml.h"
 
 static long long now_ms(void)
 {

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "nvproc.h"
+#include "node/nvproc.h"
 
 /* As printed by the 535 driver: tabs everywhere, two after Model and IRQ. */
 static const char info_535[] = "Model: \t\t NVIDIA H100 80GB HBM3\n"

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "pci.h"
+#include "node/pci.h"
 
 static void test_spellings(void **state)
 {

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "pcidev.h"
+#include "node/pcidev.h"
 
 static void test_class(void **state)
 {

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "pmstate.h"
+#include "daemon/pmstate.h"
 
 static void test_set_get(void **state)
 {

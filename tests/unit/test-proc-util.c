@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "proc-util.h"
+#include "node/proc-util.h"
 
 static void test_stat_plain(void **state)
 {

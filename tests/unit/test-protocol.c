@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "protocol.h"
+#include "daemon/protocol.h"
 
 static int parse(const char *line, struct gk_request *r, struct gk_proto_err *err)
 {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "reload-plan.h"
+#include "procedure/reload-plan.h"
 #include "string-util.h"
 
 static const char modules_text[] =

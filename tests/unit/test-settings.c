@@ -11,8 +11,8 @@
 #include <cmocka.h>
 
 #include "fakenvml-state.h"
-#include "nvml-api.h"
-#include "settings.h"
+#include "nvml/nvml-api.h"
+#include "nvml/settings.h"
 
 static int teardown(void **state)
 {

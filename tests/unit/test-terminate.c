@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "terminate.h"
+#include "node/terminate.h"
 
 extern char **environ;
 

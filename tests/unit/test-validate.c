@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
+#include "baseline/validate.h"
 #include "string-util.h"
-#include "validate.h"
 
 static void make(struct gk_baseline *b, size_t n)
 {

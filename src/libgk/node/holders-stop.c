@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * What to stop so that the driver can be unloaded: the answer names something an operator can act
+ * on (a service, a container) before it falls back to a pid.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/cgroup.h"
+#include "node/holders-stop.h"
+#include "string-util.h"
+
+static const char *runtime_cli(const char *runtime)
+{
+	if (streq(runtime, "docker") || streq(runtime, "podman"))
+		return runtime;
+	return "crictl"; /* containerd, cri-o and kubelet-managed containers */
+}
+
+/* The action that ends @h's hold, malloc()ed. */
+static char *stop_action(const struct gk_holder *h)
+{
+	if (h->container_id)
+		return strdup_printf("%s stop %.*s", runtime_cli(h->container_runtime),
+				     CGROUP_SHORT_ID_LEN, h->container_id);
+	/* a system service; a user manager's units and session scopes are left to the pid */
+	if (h->unit && endswith(h->unit, ".service") && h->cgroup && !strstr(h->cgroup, "/user@"))
+		return strdup_printf("systemctl stop %s", h->unit);
+	return strdup_printf("pid %d (%s%s)", (int)h->pid, h->comm,
+			     h->unkillable ? ", unkillable" : "");
+}
+
+int holders_stop_list(const struct gk_holders *h, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	int r;
+
+	l = calloc(1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < h->n; i++) {
+		_cleanup_free_ char *a = stop_action(&h->holders[i]);
+
+		if (!a)
+			return -ENOMEM;
+		if (strv_contains(l, a))
+			continue;
+		r = strv_extend(&l, a);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
