@@ -16,6 +16,12 @@
 #define _warn_unused_  __attribute__((warn_unused_result))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 
 /* Hand ownership out of a _cleanup_ variable: the variable is reset so its cleanup is a no-op. */
 #define TAKE_PTR(p)                                                                                \

@@ -5,11 +5,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "spawn-util.h"
+#include "time-util.h"
 
 extern char **environ;
 
@@ -37,43 +39,63 @@ static int exit_status(int status)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Waits for @pid until @deadline_ms without a pidfd (kernels before 5.3, or out of fds): polls
+ * waitpid with a short sleep, so the deadline still holds. */
+static int wait_polling(pid_t pid, uint64_t deadline_ms, int *ret_status)
+{
+	for (;;) {
+		pid_t k = waitpid(pid, ret_status, WNOHANG);
+
+		if (k == pid)
+			return 0;
+		if (k < 0 && errno != EINTR)
+			return -errno;
+		if (deadline_left_ms(deadline_ms) == 0)
+			return -ETIMEDOUT;
+		(void)poll(NULL, 0, 10);
+	}
+}
+
+/* Waits for the pidfd to become readable until @deadline_ms; an EINTR keeps the deadline. */
+static int wait_pidfd(int pidfd, uint64_t deadline_ms)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	for (;;) {
+		int r = poll(&p, 1, deadline_left_ms(deadline_ms));
+
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 int spawn_wait_timeout(char *const argv[], unsigned flags, unsigned timeout_ms)
 {
-	struct pollfd p;
-	int r, status;
+	uint64_t deadline = now_ms() + timeout_ms;
+	int r, fd, status = 0;
 	pid_t pid;
 
 	r = spawn_start(argv, flags, &pid);
 	if (r < 0)
 		return r;
 	/* a pidfd becomes readable when the child exits: one poll is the deadline */
-	p = (struct pollfd){.fd = (int)syscall(SYS_pidfd_open, pid, 0), .events = POLLIN};
-	if (p.fd >= 0) {
-		while ((r = poll(&p, 1, (int)timeout_ms)) < 0 && errno == EINTR)
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd >= 0) {
+		r = wait_pidfd(fd, deadline);
+		close(fd);
+		while (r == 0 && waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				r = -errno;
+	} else
+		r = wait_polling(pid, deadline, &status);
+	if (r == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		close(p.fd);
-		if (r == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -ETIMEDOUT;
-		}
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return exit_status(status);
-}
-
-int spawn_wait(char *const argv[], int quiet)
-{
-	int r, status;
-	pid_t pid;
-
-	r = spawn_start(argv, quiet ? SPAWN_QUIET : 0, &pid);
-	if (r < 0)
-		return r;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return exit_status(status);
+	return r < 0 ? r : exit_status(status);
 }

@@ -2,20 +2,16 @@
 /* Running a helper program (systemctl, dcgmi) and waiting for it, without a shell. */
 #pragma once
 
-/*
- * Runs @argv (argv[0] looked up in PATH) with stdin from /dev/null and stdout/stderr inherited,
- * or sent to /dev/null when @quiet. Returns its exit status (0..255), 128+N when killed by signal
- * N, -ENOENT when the program does not exist, or -errno.
- */
-int spawn_wait(char *const argv[], int quiet);
-
 enum {
 	SPAWN_QUIET = 1 << 0,		 /* stdout and stderr to /dev/null */
 	SPAWN_STDOUT_TO_STDERR = 1 << 1, /* keep our stdout clean (a JSON report goes there) */
 };
 
 /*
- * Like spawn_wait(), with a deadline: a program still running after @timeout_ms is killed
- * (SIGKILL) and -ETIMEDOUT returned. @flags: SPAWN_*.
+ * Runs @argv (argv[0] looked up in PATH) with stdin from /dev/null and stdout/stderr inherited
+ * (see @flags: SPAWN_*), and waits for it until @timeout_ms: a program still running then is
+ * killed (SIGKILL) and -ETIMEDOUT returned, also when the kernel has no pidfd and across
+ * signals. Otherwise returns its exit status (0..255), 128+N when killed by signal N, -ENOENT
+ * when the program does not exist, or -errno. There is no wait without a deadline.
  */
 int spawn_wait_timeout(char *const argv[], unsigned flags, unsigned timeout_ms);

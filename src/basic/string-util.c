@@ -99,3 +99,22 @@ bool strv_contains(char *const *l, const char *s)
 				return true;
 	return false;
 }
+
+char *strv_join(char *const *l, const char *sep)
+{
+	size_t n = 1, k = strlen(sep);
+	char *s, *p;
+
+	for (char *const *x = l; x && *x; x++)
+		n += strlen(*x) + k;
+	s = p = malloc(n);
+	if (!s)
+		return NULL;
+	*p = 0;
+	for (char *const *x = l; x && *x; x++) {
+		p = stpcpy(p, *x);
+		if (x[1])
+			p = stpcpy(p, sep);
+	}
+	return s;
+}

@@ -25,6 +25,8 @@ size_t strv_length(char *const *l);
 /* Appends a copy of @s; returns 0 or -ENOMEM. @l may point to NULL. */
 int strv_extend(char ***l, const char *s);
 bool strv_contains(char *const *l, const char *s);
+/* The strings of @l joined by @sep ("" for NULL or empty); malloc()ed, NULL on -ENOMEM. */
+char *strv_join(char *const *l, const char *sep);
 
 static inline void strv_freep(char ***l)
 {

@@ -61,16 +61,18 @@ static struct json_object *get(struct json_object *o, const char *key)
 	return v;
 }
 
-static bool any_opening(struct json_object *gpus)
+/* Whether an open is still in flight; a reply that does not decode settles nothing. */
+static bool any_opening(struct json_object *reply)
 {
-	for (size_t i = 0; i < json_object_array_length(gpus); i++) {
-		const char *s =
-			json_object_get_string(get(json_object_array_get_idx(gpus, i), "state"));
+	struct gk_daemon_gpus g = {};
+	bool opening = false;
 
-		if (s && streq(s, "opening"))
-			return true;
-	}
-	return false;
+	if (client_decode_gpus(reply, &g) < 0)
+		return false;
+	for (size_t i = 0; i < g.n; i++)
+		opening |= streq(g.gpus[i].state, "opening");
+	daemon_gpus_done(&g);
+	return opening;
 }
 
 static bool pci_in(struct json_object *gpus, const char *pci)
@@ -102,22 +104,21 @@ static void filter(struct json_object *list, struct json_object *set)
 static int settle(const char *socket_path, struct json_object *set, struct json_object **ret)
 {
 	struct timespec ts = {0, SETTLE_POLL_MS * 1000000L};
-	struct json_object *req = proto_request_new(GK_REQ_LIST), *cur = json_object_get(set);
+	struct json_object *cur = json_object_get(set);
 	int r = GK_EXIT_OK;
 
-	for (int waited = 0; req && any_opening(get(cur, "gpus")) && waited < SETTLE_TIMEOUT_MS;
+	for (int waited = 0; any_opening(cur) && waited < SETTLE_TIMEOUT_MS;
 	     waited += SETTLE_POLL_MS) {
 		struct json_object *next = NULL;
 
 		nanosleep(&ts, NULL);
-		r = daemon_call("pm", socket_path, req, &next);
+		r = daemon_call("pm", socket_path, GK_REQ_LIST, NULL, -1, &next);
 		if (r != GK_EXIT_OK)
 			break;
 		filter(next, set);
 		json_object_put(cur);
 		cur = next;
 	}
-	json_object_put(req);
 	if (r != GK_EXIT_OK) {
 		json_object_put(cur);
 		return r;
@@ -220,24 +221,16 @@ static int pm_legacy(const char *gpu, const struct gk_gpusel *sel, bool enabled)
 
 static bool daemon_running(const char *socket_path)
 {
-	_cleanup_close_ int fd = -EBADF;
-	int r = client_connect(socket_path, &fd);
-
-	return !(r == -ENOENT || r == -ECONNREFUSED || r == -ENOTDIR);
+	/* a daemon that answers connect but not in time is still running: not NVML's turn */
+	return client_daemon_pid(socket_path, DAEMON_CALL_TIMEOUT_MS) != 0;
 }
 
 static int pm_run(const char *socket_path, const char *gpu, bool enabled, bool json)
 {
-	struct json_object *req = proto_request_new(GK_REQ_SET_PERSISTENCE);
 	struct json_object *set = NULL, *reply = NULL;
-	int r = GK_EXIT_FAILED;
+	int r;
 
-	if (!req)
-		return r;
-	json_object_object_add(req, "enabled", json_object_new_boolean(enabled));
-	if (gpu)
-		json_object_object_add(req, "gpu", json_object_new_string(gpu));
-	r = daemon_call("pm", socket_path, req, &set);
+	r = daemon_call("pm", socket_path, GK_REQ_SET_PERSISTENCE, gpu, enabled, &set);
 	if (r == GK_EXIT_OK)
 		r = settle(socket_path, set, &reply);
 	if (r == GK_EXIT_OK && json)
@@ -246,7 +239,6 @@ static int pm_run(const char *socket_path, const char *gpu, bool enabled, bool j
 		r = report(reply, enabled);
 	json_object_put(reply);
 	json_object_put(set);
-	json_object_put(req);
 	return r;
 }
 

@@ -16,10 +16,10 @@
 #include "nvml-cli.h"
 #include "output.h"
 #include "parse-util.h"
+#include "procedure-cli.h"
 #include "procedure/reload.h"
+#include "string-util.h"
 #include "verbs.h"
-
-#define DEFAULT_STATE_DIR "/var/lib/gpukeep"
 
 static void reload_help(void)
 {
@@ -27,23 +27,14 @@ static void reload_help(void)
 	       "                      [--unload-timeout SECONDS] [--diag] [--json] [--state-dir "
 	       "DIR]\n"
 	       "                      [--socket PATH] [--systemctl CMD] [--root DIR]\n\n"
-	       "Reloads the NVIDIA driver without a reboot, in numbered, timed steps:\n"
-	       "  1 lock      one reload per node; write the journal (node, modules) before any "
-	       "change\n"
-	       "  2 preflight find the GPU holders; refuse (exit 3) on a D-state holder, or on\n"
-	       "              holders without --kill\n"
-	       "  3 stop      gpukeepd releases its devices; holding systemd services are stopped\n"
-	       "              with systemctl; other processes get SIGTERM, the grace period, "
-	       "SIGKILL\n"
-	       "  4 unload    leaves first through libkmod, never forced; retried while in use\n"
-	       "  5 load      the same modules, through modprobe.d; missing device nodes created\n"
-	       "  6 restore   gpukeepd re-acquires the GPUs; stopped services start again\n"
-	       "  7 validate  against --baseline, or against the node as it was before\n"
-	       "  8 report\n"
-	       "A reload killed at any step is finished by the next 'gpukeep reload', which reads\n"
-	       "the journal in the state directory.\n\n"
+	       "Reloads the NVIDIA driver without a reboot, in numbered, timed steps:\n");
+	for (size_t i = 0; i < reload_procedure.n_steps; i++)
+		printf("  %zu %s\n", i + 1, reload_procedure.steps[i].help);
+	printf("A reload killed at any step is finished by the next 'gpukeep reload', which reads\n"
+	       "the journal in the state directory; --dry-run then shows that resume. A reload\n"
+	       "is refused while an interrupted 'gpukeep reset' is unfinished.\n\n"
 	       "  --kill                 stop the processes and services that hold the GPUs\n"
-	       "  --dry-run              print the plan and change nothing\n"
+	       "  --dry-run              print the plan (or the pending resume), change nothing\n"
 	       "  --baseline FILE        validate against FILE (see 'gpukeep baseline save')\n"
 	       "  --grace SECONDS        between SIGTERM and SIGKILL (default 30)\n"
 	       "  --unload-timeout SECONDS  how long a module may stay in use (default 10)\n"
@@ -52,10 +43,13 @@ static void reload_help(void)
 	       "  --state-dir DIR        journal and lock (default " DEFAULT_STATE_DIR ")\n"
 	       "  --socket PATH          gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
 	       "  --systemctl CMD        the service manager command (default systemctl)\n"
-	       "  --root DIR             read /sys, /proc and /dev under DIR (default /)\n"
+	       "  --root DIR             read /sys, /proc and /dev under DIR (default /); only\n"
+	       "                         with --dry-run: a reload acts on this machine's kernel\n"
 	       "  --nvml PATH            NVML library for settings and NVLinks (default\n"
 	       "                         $GPUKEEP_NVML, then libnvidia-ml.so.1; 'none': no "
 	       "NVML)\n\n"
+	       "Every command (systemctl, container runtimes, dcgmi, the NVML helper) and every\n"
+	       "call to gpukeepd has a deadline; one passed is named in the report.\n"
 	       "exit codes: 0 reloaded and valid; 1 failed and rolled back (the driver as it "
 	       "was);\n"
 	       "2 usage; 3 refused, nothing changed; 4 failed and not rolled back: the report\n"
@@ -67,14 +61,6 @@ struct reload_args {
 	const char *state_dir;
 	bool json;
 };
-
-static void say_line(void *userdata, const char *line)
-{
-	FILE *f = *(bool *)userdata ? stderr : stdout;
-
-	fprintf(f, "%s\n", line);
-	fflush(f);
-}
 
 static int parse_seconds(const char *s, unsigned *ret_ms)
 {
@@ -112,7 +98,7 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 			a->o.kill = true;
 			break;
 		case 'n':
-			a->o.dry_run = true;
+			a->o.engine.dry_run = true;
 			break;
 		case 'b':
 			a->o.baseline_path = optarg;
@@ -161,28 +147,19 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 
 static struct json_object *report_json(const struct gk_reload_result *r)
 {
-	struct json_object *o = json_object_new_object(), *steps = json_object_new_array();
+	struct json_object *o = json_object_new_object();
 
-	for (size_t i = 0; o && steps && i < r->journal.n_steps; i++) {
-		const struct gk_journal_step *s = &r->journal.steps[i];
-		struct json_object *j = json_object_new_object();
-
-		json_object_object_add(j, "name", json_object_new_string(s->name));
-		json_object_object_add(j, "status",
-				       json_object_new_string(step_status_to_string(s->status)));
-		json_object_object_add(j, "ms", json_object_new_int((int)s->ms));
-		json_object_object_add(j, "detail",
-				       s->detail ? json_object_new_string(s->detail) : NULL);
-		json_object_array_add(steps, j);
-	}
+	if (!o)
+		return NULL;
 	json_object_object_add(o, "schema", json_object_new_string("gpukeep.reload"));
 	json_object_object_add(o, "version", json_object_new_int(1));
-	json_object_object_add(o, "exit", json_object_new_int(r->exit));
-	json_object_object_add(o, "resumed", json_object_new_boolean(r->resumed));
-	json_object_object_add(o, "error", r->error ? json_object_new_string(r->error) : NULL);
+	json_object_object_add(o, "exit", json_object_new_int(r->run.exit));
+	json_object_object_add(o, "resumed", json_object_new_boolean(r->run.resumed));
+	json_object_object_add(o, "error",
+			       r->run.error ? json_object_new_string(r->run.error) : NULL);
 	json_object_object_add(o, "next_rung",
 			       json_object_new_string(rung_to_string(r->next_rung)));
-	json_object_object_add(o, "steps", steps);
+	json_object_object_add(o, "steps", procedure_cli_steps_json(&r->run.journal));
 	json_object_object_add(o, "differences", differences_to_json(&r->differences));
 	json_object_object_add(
 		o, "diag",
@@ -192,44 +169,25 @@ static struct json_object *report_json(const struct gk_reload_result *r)
 	return o;
 }
 
-/* Opens the state directory, creating it and its parents (0755) as needed. */
-static int open_state_dir(const char *dir)
-{
-	_cleanup_free_ char *copy = strdup(dir);
-	int fd;
-
-	if (!copy)
-		return -ENOMEM;
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 static int run(struct reload_args *a)
 {
 	struct gk_reload_result res;
-	struct gk_modops *ops = NULL;
+	struct gk_node_ops_real real;
+	struct gk_modops *mods = NULL;
 	int r;
 
 	/* a dry run plans from /proc/modules alone: it needs no module indexes */
-	r = a->o.dry_run ? 0 : modops_kmod_new(&ops);
+	r = a->o.engine.dry_run ? 0 : modops_kmod_new(&mods);
 	if (r < 0) {
 		log_error_errno(r, "cannot read the kernel's module indexes (libkmod, "
 				   "/lib/modules/$(uname -r)): %m");
 		return GK_EXIT_PRECONDITION;
 	}
-	a->o.modops = ops;
+	node_ops_real_init(&real, mods, a->o.nvml ? PROCEDURE_NVML_HELPER : NULL, a->state_dir,
+			   a->json);
+	a->o.ops = &real.ops;
 	r = reload_run(&a->o, &res);
-	modops_kmod_free(ops);
+	modops_kmod_free(mods);
 	if (r < 0) {
 		log_error_errno(r, "reload: %m");
 		return GK_EXIT_NEEDS_PERSON;
@@ -240,50 +198,51 @@ static int run(struct reload_args *a)
 		if (!o || output_json(o) < 0)
 			log_error("cannot write the report");
 		json_object_put(o);
-	} else if (res.exit != GK_EXIT_OK)
-		printf("reload %s: %s\n", res.exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
-		       res.error ? res.error : "unknown error");
-	else if (!a->o.dry_run)
-		printf("reload: done%s\n", res.resumed ? " (finished an interrupted reload)" : "");
-	r = res.exit;
+	} else if (res.run.exit != GK_EXIT_OK)
+		printf("reload %s: %s\n",
+		       res.run.exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
+		       res.run.error ? res.run.error : "unknown error");
+	else if (!a->o.engine.dry_run)
+		printf("reload: done%s\n",
+		       res.run.resumed ? " (finished an interrupted reload)" : "");
+	r = res.run.exit;
 	reload_result_done(&res);
 	return r;
 }
 
 int verb_reload(int argc, char **argv)
 {
+	struct procedure_cli cli;
 	struct reload_args a = {
 		.o = {.root = "/",
 		      .socket = GK_SOCKET_PATH,
 		      .systemctl = "systemctl",
-		      .self_exe = "/proc/self/exe",
 		      .grace_ms = 30000,
-		      .unload_budget_ms = 10000,
-		      .say = say_line},
+		      .unload_budget_ms = 10000},
 		.state_dir = DEFAULT_STATE_DIR,
 	};
 	int r;
 
-	/* NVML is read by what this verb runs: --nvml reaches it through the environment */
+	/* NVML is read by the helper this verb runs: --nvml reaches it through the environment */
 	r = nvml_cli_take_option_env("reload", &argc, argv);
 	if (r >= 0)
 		return r;
-
 	r = parse_args(argc, argv, &a);
 	if (r >= 0)
 		return r;
-	a.o.userdata = &a.json;
-	a.o.json = a.json;
-	a.o.state_dir = a.state_dir;
-	/* a dry run writes nothing, not even the state directory */
-	r = a.o.dry_run ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-			: open_state_dir(a.state_dir);
-	if (r < 0) {
-		log_error_errno(r, "cannot open state directory %s: %m", a.state_dir);
-		return GK_EXIT_PRECONDITION;
-	}
-	a.o.state_dirfd = r;
+	r = procedure_cli_check_root("reload", a.o.root, a.o.engine.dry_run);
+	if (r >= 0)
+		return r;
+	/* the helper reads the running driver: on a fixture root only with $GPUKEEP_NVML */
+	a.o.nvml = nvml_cli_wanted(a.o.root, NULL);
+	procedure_cli_init(&cli, a.json);
+	a.o.engine.ops = &cli.ops;
+	a.o.engine.state_dir = a.state_dir;
+	r = procedure_cli_state_dir("reload", a.state_dir, a.o.engine.dry_run);
+	if (r < 0)
+		return -r;
+	a.o.engine.state_dirfd = r;
 	r = run(&a);
-	close(a.o.state_dirfd);
+	close(a.o.engine.state_dirfd);
 	return r;
 }

@@ -96,14 +96,7 @@ static int print_json(struct json_object *status, struct json_object *list)
 
 static int query(const char *socket_path, enum gk_req_type t, struct json_object **ret)
 {
-	struct json_object *req = proto_request_new(t);
-	int r;
-
-	if (!req)
-		return GK_EXIT_FAILED;
-	r = daemon_call("status", socket_path, req, ret);
-	json_object_put(req);
-	return r;
+	return daemon_call("status", socket_path, t, NULL, -1, ret);
 }
 
 int verb_status(int argc, char **argv)

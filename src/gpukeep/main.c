@@ -7,6 +7,7 @@
 #include "core/gk-exit.h"
 #include "log.h"
 #include "macro.h"
+#include "procedure/nvml-helper.h"
 #include "verbs.h"
 
 struct verb {
@@ -53,6 +54,9 @@ int main(int argc, char **argv)
 		printf("gpukeep %s\n", GK_VERSION);
 		return GK_EXIT_OK;
 	}
+	/* the procedures' NVML helper process (nvml-helper.h): not a verb for people */
+	if (streq(argv[1], GK_NVML_HELPER_VERB))
+		return nvml_helper_main(argc - 1, argv + 1);
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
 		if (streq(argv[1], verbs[i].name))
 			return verbs[i].run(argc - 1, argv + 1);

@@ -199,7 +199,7 @@ void gpus_reconcile(struct gpu_table *t)
 	for (size_t i = 0; i < t->n; i++) {
 		struct gpu *g = t->gpus[i];
 
-		g->hold.want = !t->released && g->persistence && !g->unavailable;
+		g->hold.want = !t->released && !g->released && g->persistence && !g->unavailable;
 		any = any || g->hold.want;
 	}
 	t->ctl.want = any;
@@ -258,6 +258,25 @@ int gpus_set_persistence(struct gpu_table *t, const struct gk_gpusel *sel, bool 
 		return r;
 	}
 	pmstate_done(&saved);
+	t->generation++;
+	gpus_reconcile(t);
+	return matched;
+}
+
+int gpus_set_gpu_released(struct gpu_table *t, const struct gk_gpusel *sel, bool released)
+{
+	int matched = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		struct gpu *g = t->gpus[i];
+
+		if (!gpusel_match(sel, (unsigned)i, g->minor, &g->addr, g->uuid))
+			continue;
+		g->released = released;
+		matched++;
+	}
+	if (matched == 0)
+		return -ENODEV;
 	t->generation++;
 	gpus_reconcile(t);
 	return matched;

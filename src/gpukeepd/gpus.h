@@ -19,6 +19,7 @@ struct gpu {
 	int minor;		 /* -1 when the driver does not list the GPU */
 	const char *unavailable; /* why it cannot be held (static string), or NULL */
 	bool persistence;	 /* desired mode */
+	bool released;		 /* released on request (a GPU reset), whatever the mode */
 	struct hold hold;	 /* /dev/nvidia<minor> */
 };
 
@@ -61,6 +62,11 @@ void gpus_reconcile(struct gpu_table *t);
  * not be saved (then nothing changed).
  */
 int gpus_set_persistence(struct gpu_table *t, const struct gk_gpusel *sel, bool enabled);
+
+/* Releases (or re-acquires) the GPUs @sel matches, whatever their mode, and reconciles. Not
+ * remembered across restarts: a reset in progress ends with the daemon that served it. Returns
+ * the number matched (>0) or -ENODEV. */
+int gpus_set_gpu_released(struct gpu_table *t, const struct gk_gpusel *sel, bool released);
 
 /* Starts or ends release-all, and reconciles. */
 void gpus_set_released(struct gpu_table *t, bool released);

@@ -69,6 +69,7 @@ static struct json_object *gpu_to_json(const struct gpu *g, size_t index)
 	add(o, "minor", g->minor >= 0 ? json_object_new_int(g->minor) : NULL);
 	add(o, "uuid", str_or_null(g->uuid));
 	add(o, "persistence", json_object_new_boolean(g->persistence));
+	add(o, "released", json_object_new_boolean(g->released));
 	add(o, "state", json_object_new_string(state));
 	/* The daemon knows only its own hold: without it the GPU may or may not be initialized. */
 	add(o, "initialized", held ? json_object_new_boolean(true) : NULL);
@@ -244,6 +245,40 @@ static struct json_object *reply_acquire_all(struct gkd *d, const struct gk_requ
 	return reply_release(d, r, false);
 }
 
+/* release / acquire of one GPU: a GPU reset closes only that GPU's device file. */
+static struct json_object *reply_release_gpu(struct gkd *d, const struct gk_request *r,
+					     bool release)
+{
+	struct json_object *o;
+	char msg[160];
+	int k;
+
+	k = gpus_set_gpu_released(&d->gpus, &r->gpu, release);
+	if (k < 0) {
+		snprintf(msg, sizeof(msg), "no GPU matches \"%s\"; 'gpukeep status' lists them",
+			 r->gpu_text);
+		return proto_reply_error(r->id, GK_PERR_UNKNOWN_GPU, msg);
+	}
+	log_notice("%s %s on request", release ? "released" : "re-acquiring", r->gpu_text);
+	o = proto_reply_ok(r->id);
+	if (!o)
+		return NULL;
+	add(o, "released_all", json_object_new_boolean(d->gpus.released));
+	add(o, "pending", json_object_new_int((int)gpus_pending(&d->gpus)));
+	add(o, "gpus", gpus_json(d, &r->gpu));
+	return o;
+}
+
+static struct json_object *reply_release_one(struct gkd *d, const struct gk_request *r)
+{
+	return reply_release_gpu(d, r, true);
+}
+
+static struct json_object *reply_acquire_one(struct gkd *d, const struct gk_request *r)
+{
+	return reply_release_gpu(d, r, false);
+}
+
 static struct json_object *strv_json(char **l)
 {
 	struct json_object *a = json_object_new_array();
@@ -283,6 +318,8 @@ static const handler_fn handlers[_GK_REQ_MAX] = {
 	[GK_REQ_RELEASE_ALL] = reply_release_all,
 	[GK_REQ_ACQUIRE_ALL] = reply_acquire_all,
 	[GK_REQ_REENUMERATE] = reply_reenumerate,
+	[GK_REQ_RELEASE] = reply_release_one,
+	[GK_REQ_ACQUIRE] = reply_acquire_one,
 };
 
 static struct json_object *refuse(struct gkd *d, const struct client *c, const struct gk_request *r)

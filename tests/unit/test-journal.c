@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The reload journal: what a run writes, the next reads back whole; anything else is refused. */
+/* The procedure journal: what a run writes, the next reads back whole; a journal of another kind,
+ * of an unknown step or of a newer format is refused; a 0.x reload journal is read. */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,156 +9,148 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "procedure/journal.h"
 #include "string-util.h"
 
-static char dir[] = "/tmp/gk-journal-XXXXXX";
-static int dirfd_;
-
-static int setup(void **state)
-{
-	if (!mkdtemp(dir))
-		return -1;
-	dirfd_ = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return dirfd_ < 0 ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	unlinkat(dirfd_, GK_JOURNAL_FILE, 0);
-	close(dirfd_);
-	rmdir(dir);
-	return 0;
-}
+static const char *const names[] = {"lock", "stop", "unload", NULL};
 
 static void make(struct gk_journal *j)
 {
-	*j = (struct gk_journal){.pid = 4242, .started = 1795449232, .runs = 1};
-	j->before.gpus = calloc(1, sizeof(*j->before.gpus));
-	j->before.n_gpus = 1;
-	j->before.gpus[0] = (struct gk_baseline_gpu){
-		.bound = true, .minor = 0, .cur_width = 16, .max_width = 16, .max_gts = 32.0};
-	snprintf(j->before.gpus[0].pci, sizeof(j->before.gpus[0].pci), "0000:18:00.0");
-	j->before.nvswitches = calloc(1, sizeof(char *));
-	j->before.modules = calloc(1, sizeof(char *));
-	j->before.device_nodes = calloc(1, sizeof(char *));
-	j->units = calloc(1, sizeof(char *));
-	j->unload_order = calloc(1, sizeof(char *));
-	strv_extend(&j->unload_order, "nvidia_uvm");
-	strv_extend(&j->unload_order, "nvidia");
-	strv_extend(&j->units, "nvidia-dcgm.service");
-	j->module_params = calloc(1, sizeof(char *));
-	strv_extend(&j->module_params, "nvidia_drm.modeset=Y");
-	j->daemon_released = true;
-	j->daemon_socket = strdup("/run/gpukeep/socket");
-	j->settings_file = strdup("reload.settings.json");
-	j->n_steps = 3;
-	snprintf(j->steps[0].name, sizeof(j->steps[0].name), "lock");
+	*j = (struct gk_journal){.pid = 42, .started = 1700000000, .runs = 2, .n_steps = 3};
+	snprintf(j->kind, sizeof(j->kind), "reload");
+	for (size_t i = 0; i < 3; i++)
+		snprintf(j->steps[i].name, sizeof(j->steps[i].name), "%s", names[i]);
 	j->steps[0].status = GK_STEP_DONE;
 	j->steps[0].ms = 12;
 	j->steps[0].detail = strdup("journal written");
-	snprintf(j->steps[1].name, sizeof(j->steps[1].name), "stop");
-	j->steps[1].status = GK_STEP_RUNNING;
-	snprintf(j->steps[2].name, sizeof(j->steps[2].name), "unload");
+	j->steps[1].status = GK_STEP_UNDONE;
+	j->steps[2].status = GK_STEP_RUNNING;
+	j->record = json_tokener_parse("{\"units\": [\"a.service\"]}");
+}
+
+static int decode_text(const char *text, const char *kind, struct gk_journal *ret, char **error)
+{
+	struct json_object *o = json_tokener_parse(text);
+	int r;
+
+	assert_non_null(o);
+	r = journal_from_json(o, kind, names, ret, error);
+	json_object_put(o);
+	return r;
 }
 
 static void test_roundtrip(void **state)
 {
 	struct gk_journal j, k;
+	struct json_object *o;
+	char *error = NULL;
 
 	make(&j);
-	assert_int_equal(journal_save(dirfd_, GK_JOURNAL_FILE, &j), 0);
-	assert_int_equal(journal_load(dirfd_, GK_JOURNAL_FILE, &k, NULL), 0);
-	assert_int_equal(k.pid, 4242);
-	assert_int_equal(k.started, 1795449232);
-	assert_int_equal(k.before.n_gpus, 1);
-	assert_string_equal(k.before.gpus[0].pci, "0000:18:00.0");
-	assert_int_equal(strv_length(k.unload_order), 2);
-	assert_string_equal(k.unload_order[1], "nvidia");
-	assert_string_equal(k.units[0], "nvidia-dcgm.service");
-	assert_string_equal(k.module_params[0], "nvidia_drm.modeset=Y");
-	assert_true(k.daemon_released);
-	assert_string_equal(k.daemon_socket, "/run/gpukeep/socket");
-	assert_string_equal(k.settings_file, "reload.settings.json");
+	o = journal_to_json(&j);
+	assert_non_null(o);
+	assert_int_equal(journal_from_json(o, "reload", names, &k, &error), 0);
+	json_object_put(o);
+	assert_string_equal(k.kind, "reload");
+	assert_int_equal(k.version, GK_JOURNAL_VERSION);
+	assert_int_equal(k.pid, 42);
+	assert_int_equal(k.runs, 2);
 	assert_int_equal(k.n_steps, 3);
-	assert_int_equal(k.steps[0].status, GK_STEP_DONE);
-	assert_string_equal(k.steps[0].detail, "journal written");
-	assert_int_equal(k.steps[1].status, GK_STEP_RUNNING);
-	assert_null(k.steps[2].detail);
 	assert_int_equal(journal_find_step(&k, "unload"), 2);
-	assert_int_equal(journal_find_step(&k, "nope"), -1);
-	assert_false(k.finished);
+	assert_int_equal(journal_find_step(&k, "load"), -1);
+	assert_int_equal(k.steps[0].status, GK_STEP_DONE);
+	assert_int_equal(k.steps[0].ms, 12);
+	assert_string_equal(k.steps[0].detail, "journal written");
+	assert_int_equal(k.steps[1].status, GK_STEP_UNDONE);
+	assert_int_equal(k.steps[2].status, GK_STEP_RUNNING);
+	assert_null(k.steps[2].detail);
+	assert_string_equal(json_object_to_json_string(k.record),
+			    "{ \"units\": [ \"a.service\" ] }");
 	journal_done(&j);
 	journal_done(&k);
 }
 
-static void put(const char *text)
-{
-	int fd = openat(dirfd_, GK_JOURNAL_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+#define HEAD(kind, version)                                                                        \
+	"{\"schema\": \"gpukeep.journal\", \"version\": " version ", \"kind\": \"" kind "\", "     \
+	"\"pid\": 1, \"started\": 1, \"runs\": 1, \"finished\": false, \"record\": {}, "
 
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+static void refused(const char *text, const char *want)
+{
+	struct gk_journal k;
+	char *error = NULL;
+
+	assert_int_equal(decode_text(text, "reload", &k, &error), -EBADMSG);
+	if (!strstr(error, want))
+		fail_msg("error '%s' does not contain '%s'", error, want);
+	free(error);
 }
 
-static void test_corrupt(void **state)
+static void test_refused(void **state)
 {
-	struct gk_journal j, k;
-	struct json_object *o = NULL;
-	const char *full;
-	char *error = NULL, *cut;
+	refused("{\"schema\": \"gpukeep.baseline\", \"version\": 1}",
+		"not a gpukeep journal (schema 'gpukeep.baseline')");
+	refused(HEAD("reset", "2") "\"steps\": []}", "a journal of a reset, not of a reload");
+	refused(HEAD("reload", "3") "\"steps\": []}",
+		"written by a newer gpukeep (journal format 3; this one reads up to 2)");
+	refused(HEAD("reload", "2") "\"steps\": [{\"name\": \"warp\", \"status\": \"done\", "
+				    "\"ms\": 1, \"detail\": null}]}",
+		"unknown step 'warp'");
+	refused(HEAD("reload", "2") "\"steps\": [{\"name\": \"lock\", \"status\": \"exploded\", "
+				    "\"ms\": 1, \"detail\": null}]}",
+		"unknown status 'exploded'");
+	refused(HEAD("reload", "2") "\"steps\": [{\"name\": \"lock\", \"status\": \"done\", "
+				    "\"ms\": \"x\", \"detail\": null}]}",
+		"field 'ms' has the wrong type");
+	refused(HEAD("reload",
+		     "2") "\"steps\": [{\"name\": \"lock\", \"status\": \"done\", "
+			  "\"ms\": 1, \"detail\": null}, {\"name\": \"lock\", \"status\": "
+			  "\"done\", \"ms\": 1, \"detail\": null}]}",
+		"step 'lock' appears twice");
+	refused(HEAD("reload", "2") "\"steps\": [], \"finished\": 1}",
+		"field 'finished' has the wrong type");
+	refused("{\"schema\": \"gpukeep.journal\", \"version\": 2, \"kind\": \"reload\", \"pid\": "
+		"1, "
+		"\"started\": 1, \"runs\": 1, \"finished\": false, \"record\": [], \"steps\": []}",
+		"field 'record' has the wrong type");
+}
 
-	/* a journal cut short by a crash in the middle of a write (not atomic) */
-	make(&j);
-	assert_int_equal(journal_save(dirfd_, GK_JOURNAL_FILE, &j), 0);
-	assert_int_equal(json_parse_file_at(dirfd_, GK_JOURNAL_FILE, 1 << 20, &o, NULL), 0);
-	full = json_object_to_json_string(o);
-	cut = strndup(full, strlen(full) / 2);
-	put(cut);
-	assert_int_equal(journal_load(dirfd_, GK_JOURNAL_FILE, &k, &error), -EBADMSG);
-	assert_non_null(strstr(error, "not valid JSON"));
+/* gpukeep 0.x wrote reload journals with the record at top level: resumed, not refused */
+static void test_v1(void **state)
+{
+	struct gk_journal k;
+	char *error = NULL;
+
+	assert_int_equal(decode_text("{\"schema\": \"gpukeep.reload-journal\", \"version\": 1, "
+				     "\"pid\": 7, \"started\": 1, \"runs\": 1, \"units\": [], "
+				     "\"steps\": [{\"name\": \"lock\", \"status\": \"done\", "
+				     "\"ms\": 3, \"detail\": \"ok\"}], \"finished\": false}",
+				     "reload", &k, &error),
+			 0);
+	assert_int_equal(k.version, 1);
+	assert_string_equal(k.kind, "reload");
+	assert_int_equal(k.pid, 7);
+	assert_non_null(k.record);
+	assert_true(json_object_object_get_ex(k.record, "units", NULL));
+	journal_done(&k);
+	/* a 0.x journal is a reload's, never a reset's */
+	assert_int_equal(decode_text("{\"schema\": \"gpukeep.reload-journal\", \"version\": 1, "
+				     "\"pid\": 7, \"started\": 1, \"runs\": 1, \"steps\": [], "
+				     "\"finished\": false}",
+				     "reset", &k, &error),
+			 -EBADMSG);
+	assert_non_null(strstr(error, "a journal of a reload, not of a reset"));
 	free(error);
-	free(cut);
-	json_object_put(o);
-	journal_done(&j);
-
-	put("{\"schema\": \"gpukeep.baseline\", \"version\": 1}");
-	assert_int_equal(journal_load(dirfd_, GK_JOURNAL_FILE, &k, &error), -EBADMSG);
-	assert_non_null(strstr(error, "not a gpukeep reload journal"));
-	free(error);
-
-	put("{\"schema\": \"gpukeep.reload-journal\", \"version\": 1, \"pid\": 1, \"started\": 1, "
-	    "\"runs\": 1, \"before\": {\"schema\": \"gpukeep.baseline\", \"version\": 1, "
-	    "\"driver_version\": null, \"gpus\": [], \"nvswitches\": [], \"modules\": [], "
-	    "\"device_nodes\": []}, \"unload_order\": [\"nvidia\"], \"module_parameters\": [], "
-	    "\"units\": [], \"settings_file\": null, "
-	    "\"daemon_released\": false, \"daemon_socket\": null, \"steps\": [{\"name\": \"lock\", "
-	    "\"status\": \"exploded\", \"ms\": 1, \"detail\": null}], \"finished\": false}");
-	assert_int_equal(journal_load(dirfd_, GK_JOURNAL_FILE, &k, &error), -EBADMSG);
-	assert_non_null(strstr(error, "unknown status 'exploded'"));
-	free(error);
-
-	put("{\"schema\": \"gpukeep.reload-journal\", \"version\": 1, \"pid\": 1, \"started\": 1, "
-	    "\"runs\": 1, \"before\": {\"schema\": \"gpukeep.baseline\", \"version\": 1, "
-	    "\"driver_version\": null, \"gpus\": [{\"pci\": \"xx\"}]}}");
-	assert_int_equal(journal_load(dirfd_, GK_JOURNAL_FILE, &k, &error), -EBADMSG);
-	assert_non_null(strstr(error, "before: gpus[0]: 'xx' is not a PCI address"));
-	free(error);
-
-	unlinkat(dirfd_, GK_JOURNAL_FILE, 0);
-	assert_int_equal(journal_load(dirfd_, GK_JOURNAL_FILE, &k, &error), -ENOENT);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_v1),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

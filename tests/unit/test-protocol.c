@@ -56,11 +56,36 @@ static void test_requests(void **state)
 
 		snprintf(line, sizeof(line), "{\"version\":1,\"request\":\"%s\"%s}",
 			 proto_request_name(t),
-			 t == GK_REQ_SET_PERSISTENCE ? ",\"enabled\":true" : "");
+			 t == GK_REQ_SET_PERSISTENCE		      ? ",\"enabled\":true"
+			 : t == GK_REQ_RELEASE || t == GK_REQ_ACQUIRE ? ",\"gpu\":\"2\""
+								      : "");
 		assert_int_equal(parse(line, &r, &err), 0);
 		assert_int_equal(r.type, t);
 		proto_request_done(&r);
 	}
+
+	/* the per-GPU release of a GPU reset */
+	assert_int_equal(
+		parse("{\"version\":1,\"request\":\"release\",\"gpu\":\"0000:3b:00.0\"}", &r, &err),
+		0);
+	assert_int_equal(r.type, GK_REQ_RELEASE);
+	assert_int_equal(r.gpu.kind, GK_GPUSEL_PCI);
+	assert_true(proto_request_mutates(GK_REQ_RELEASE));
+	assert_true(proto_request_mutates(GK_REQ_ACQUIRE));
+	proto_request_done(&r);
+}
+
+static void expect_refused(const char *line, size_t len, enum gk_proto_error code,
+			   const char *in_message);
+
+static void test_release_one(void **state)
+{
+	expect_refused("{\"version\":1,\"request\":\"release\"}", 33, GK_PERR_BAD_REQUEST,
+		       "\"release\" needs \"gpu\"");
+	expect_refused("{\"version\":1,\"request\":\"acquire\",\"gpu\":\"1\",\"enabled\":true}", 58,
+		       GK_PERR_BAD_REQUEST, "unknown field \"enabled\" for \"acquire\"");
+	expect_refused("{\"version\":1,\"request\":\"acquire\",\"gpu\":\"zz\"}", 44,
+		       GK_PERR_BAD_REQUEST, "malformed GPU \"zz\"");
 }
 
 static void expect_refused(const char *line, size_t len, enum gk_proto_error code,
@@ -203,9 +228,9 @@ static void test_replies(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_requests), cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_invalid),	 cmocka_unit_test(test_gpusel),
-		cmocka_unit_test(test_replies),
+		cmocka_unit_test(test_requests),  cmocka_unit_test(test_release_one),
+		cmocka_unit_test(test_malformed), cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_gpusel),	  cmocka_unit_test(test_replies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

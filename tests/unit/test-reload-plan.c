@@ -50,9 +50,11 @@ static void test_plan(void **state)
 	assert_int_equal(p.refusal, GK_REFUSE_NONE);
 	assert_int_equal(strv_length(p.units), 1);
 	assert_string_equal(p.units[0], "nvidia-dcgm.service"); /* once, not per process */
-	assert_int_equal(p.n_pids, 2);				/* the session and the container */
+	/* the one rule (holder_stop_how()): the session by signal, the container by its runtime */
+	assert_int_equal(p.n_pids, 1);
 	assert_int_equal(p.pids[0], 300);
-	assert_int_equal(p.pids[1], 400);
+	assert_int_equal(strv_length(p.containers), 1);
+	assert_string_equal(p.containers[0], "crictl 0123");
 	assert_int_equal(p.daemon_pid, 100); /* released, never killed */
 	assert_int_equal(strv_length(p.unload), 5);
 	for (size_t i = 0; i < 5; i++) {

@@ -21,6 +21,8 @@ static const char *const request_names[_GK_REQ_MAX] = {
 	[GK_REQ_RELEASE_ALL] = "release-all",
 	[GK_REQ_ACQUIRE_ALL] = "acquire-all",
 	[GK_REQ_REENUMERATE] = "reenumerate",
+	[GK_REQ_RELEASE] = "release",
+	[GK_REQ_ACQUIRE] = "acquire",
 };
 
 static const char *const error_names[_GK_PERR_MAX] = {
@@ -41,10 +43,8 @@ const char *proto_request_name(enum gk_req_type t)
 
 /* The authorisation table: anyone may read; these change the node or the daemon. */
 static const bool request_mutates[_GK_REQ_MAX] = {
-	[GK_REQ_SET_PERSISTENCE] = true,
-	[GK_REQ_RELEASE_ALL] = true,
-	[GK_REQ_ACQUIRE_ALL] = true,
-	[GK_REQ_REENUMERATE] = true,
+	[GK_REQ_SET_PERSISTENCE] = true, [GK_REQ_RELEASE_ALL] = true, [GK_REQ_ACQUIRE_ALL] = true,
+	[GK_REQ_REENUMERATE] = true,	 [GK_REQ_RELEASE] = true,     [GK_REQ_ACQUIRE] = true,
 };
 
 bool proto_request_mutates(enum gk_req_type t)
@@ -262,7 +262,7 @@ static int check_gpu(struct json_object *v, struct gk_request *r, struct gk_prot
 /* Every field must be known for the request type: a typo must not be silently ignored. */
 static int check_fields(struct json_object *o, struct gk_request *r, struct gk_proto_err *err)
 {
-	bool has_enabled = false;
+	bool has_enabled = false, per_gpu = r->type == GK_REQ_RELEASE || r->type == GK_REQ_ACQUIRE;
 	int k;
 
 	json_object_object_foreach(o, key, v)
@@ -274,6 +274,12 @@ static int check_fields(struct json_object *o, struct gk_request *r, struct gk_p
 			if (k < 0)
 				return k;
 			r->id = v;
+			continue;
+		}
+		if (per_gpu && streq(key, "gpu")) {
+			k = check_gpu(v, r, err);
+			if (k < 0)
+				return k;
 			continue;
 		}
 		if (r->type != GK_REQ_SET_PERSISTENCE)
@@ -295,6 +301,11 @@ static int check_fields(struct json_object *o, struct gk_request *r, struct gk_p
 	}
 	if (r->type == GK_REQ_SET_PERSISTENCE && !has_enabled)
 		return fail(err, GK_PERR_BAD_REQUEST, "\"set-persistence\" needs \"enabled\"");
+	if (per_gpu && r->gpu.kind == GK_GPUSEL_ALL)
+		return fail(err, GK_PERR_BAD_REQUEST,
+			    "\"%s\" needs \"gpu\" (release-all and "
+			    "acquire-all are for every GPU)",
+			    request_names[r->type]);
 	return 0;
 }
 

@@ -23,6 +23,8 @@ enum gk_req_type {
 	GK_REQ_RELEASE_ALL,	/* close every device file, whatever the desired mode */
 	GK_REQ_ACQUIRE_ALL,	/* undo release-all */
 	GK_REQ_REENUMERATE,	/* read the GPU list again (hot-plug) */
+	GK_REQ_RELEASE,		/* "gpu" (required): close that GPU's device file (a GPU reset) */
+	GK_REQ_ACQUIRE,		/* "gpu" (required): undo release of that GPU */
 	_GK_REQ_MAX,
 };
 
@@ -57,7 +59,7 @@ struct gk_gpusel {
 
 struct gk_request {
 	enum gk_req_type type;
-	struct gk_gpusel gpu;	/* SET_PERSISTENCE; kind ALL when "gpu" is absent */
+	struct gk_gpusel gpu;	/* SET_PERSISTENCE, RELEASE, ACQUIRE; kind ALL when absent */
 	char gpu_text[64];	/* "gpu" as sent, for messages; "" when absent */
 	bool enabled;		/* SET_PERSISTENCE */
 	struct json_object *id; /* the client's "id", a reference the request owns; or NULL */

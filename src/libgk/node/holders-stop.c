@@ -11,24 +11,42 @@
 #include "node/holders-stop.h"
 #include "string-util.h"
 
-static const char *runtime_cli(const char *runtime)
+const char *holder_runtime_cli(const struct gk_holder *h)
 {
+	const char *runtime = strempty(h->container_runtime);
+
 	if (streq(runtime, "docker") || streq(runtime, "podman"))
 		return runtime;
 	return "crictl"; /* containerd, cri-o and kubelet-managed containers */
 }
 
+enum gk_stop_how holder_stop_how(const struct gk_holder *h, pid_t daemon_pid)
+{
+	if (daemon_pid > 0 && h->pid == daemon_pid)
+		return GK_STOP_DAEMON;
+	if (h->container_id)
+		return GK_STOP_CONTAINER;
+	/* a system service; a user manager's units and session scopes are left to the pid, and
+	 * gpukeepd releases on request instead of being stopped */
+	if (h->unit && endswith(h->unit, ".service") && h->cgroup && !strstr(h->cgroup, "/user@") &&
+	    !startswith(h->cgroup, "/user.slice/") && !startswith(h->unit, "gpukeepd"))
+		return GK_STOP_UNIT;
+	return GK_STOP_SIGNAL;
+}
+
 /* The action that ends @h's hold, malloc()ed. */
 static char *stop_action(const struct gk_holder *h)
 {
-	if (h->container_id)
-		return strdup_printf("%s stop %.*s", runtime_cli(h->container_runtime),
-				     CGROUP_SHORT_ID_LEN, h->container_id);
-	/* a system service; a user manager's units and session scopes are left to the pid */
-	if (h->unit && endswith(h->unit, ".service") && h->cgroup && !strstr(h->cgroup, "/user@"))
+	switch (holder_stop_how(h, 0)) {
+	case GK_STOP_CONTAINER:
+		return strdup_printf("%s stop %.*s", holder_runtime_cli(h), CGROUP_SHORT_ID_LEN,
+				     h->container_id);
+	case GK_STOP_UNIT:
 		return strdup_printf("systemctl stop %s", h->unit);
-	return strdup_printf("pid %d (%s%s)", (int)h->pid, h->comm,
-			     h->unkillable ? ", unkillable" : "");
+	default:
+		return strdup_printf("pid %d (%s%s)", (int)h->pid, h->comm,
+				     h->unkillable ? ", unkillable" : "");
+	}
 }
 
 int holders_stop_list(const struct gk_holders *h, char ***ret)

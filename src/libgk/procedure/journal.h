@@ -1,63 +1,62 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The reload journal: everything a reload knows before it changes anything, and each step's
- * progress, synced to disk so that a reload killed at any point can be finished by the next. */
+/* A procedure's journal: its kind, each step's progress by name, and the procedure's own record
+ * of the node (an opaque JSON object the procedure encodes and checks), synced to disk so that a
+ * run killed at any point can be finished by the next. */
 #pragma once
 
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "baseline/baseline.h"
-
-#define GK_JOURNAL_SCHEMA    "gpukeep.reload-journal"
-#define GK_JOURNAL_VERSION   1
-#define GK_JOURNAL_FILE	     "reload.journal"
-#define GK_JOURNAL_LAST	     "reload.journal.last"
+#define GK_JOURNAL_SCHEMA    "gpukeep.journal"
+#define GK_JOURNAL_VERSION   2
+/* the format of gpukeep 0.x's reload (one kind, the record at top level): read, never written */
+#define GK_JOURNAL_V1_SCHEMA "gpukeep.reload-journal"
 #define GK_JOURNAL_MAX_STEPS 16
+#define GK_JOURNAL_NAME_MAX  32
 
 enum gk_step_status {
 	GK_STEP_PENDING,
 	GK_STEP_RUNNING, /* started and not finished: the run was killed here */
 	GK_STEP_DONE,
 	GK_STEP_FAILED,
+	GK_STEP_UNDONE, /* done, then undone by a roll back */
 	_GK_STEP_STATUS_MAX,
 };
 
 struct gk_journal_step {
-	char name[32];
+	char name[GK_JOURNAL_NAME_MAX];
 	enum gk_step_status status;
 	unsigned ms;
 	char *detail; /* what it did, NULL until done */
 };
 
 struct gk_journal {
-	pid_t pid;		   /* the run that wrote it last */
-	long long started;	   /* CLOCK_REALTIME seconds of the first run */
-	unsigned runs;		   /* 1 + how many times it was resumed */
-	struct gk_baseline before; /* the node before the reload: the reference to validate */
-	char **unload_order;	   /* leaves first */
-	/* "module.param=value" for every readable /sys/module/<m>/parameters/<p> at the start;
-	 * the real nvidia module hides its own (mode 0): /proc/driver/nvidia/params has them */
-	char **module_params;
-	char **units;	      /* systemd units stopped, to start again */
-	bool daemon_released; /* gpukeepd was asked to release its devices */
-	char *daemon_socket;
-	char *settings_file; /* NVML settings saved before the unload (in the state dir), or NULL */
+	char kind[GK_JOURNAL_NAME_MAX]; /* "reload", "reset" */
+	unsigned version;		/* as read (1 or 2); written as GK_JOURNAL_VERSION */
+	pid_t pid;			/* the run that wrote it last */
+	long long started;		/* CLOCK_REALTIME seconds of the first run */
+	unsigned runs;			/* 1 + how many times it was resumed */
 	struct gk_journal_step steps[GK_JOURNAL_MAX_STEPS];
 	size_t n_steps;
 	bool finished;
+	struct json_object *record; /* the procedure's record (owned), NULL before its first step */
 };
 
 void journal_done(struct gk_journal *j);
 
-/* Writes @j to <dirfd>/@name atomically and durably (see write_file_atomic_at()). */
-int journal_save(int dirfd, const char *name, const struct gk_journal *j);
+/* The journal as JSON; NULL on -ENOMEM (every allocation is checked). The caller puts it. */
+struct json_object *journal_to_json(const struct gk_journal *j);
 
 /*
- * Reads a journal. Every field is checked; on -EBADMSG *ret_error (malloc()ed) says what is
- * wrong, and the file is left as it is for a person to look at. -ENOENT: no journal.
+ * Decodes a journal. Every field is checked; @step_names (NULL-terminated) are the steps the
+ * procedure @kind knows: a journal of another kind, a step of another name, or a newer format
+ * is refused. Returns 0, -EBADMSG with *ret_error (malloc()ed) saying what is wrong, -ENOMEM.
+ * Version 1 journals (a reload's) are read: their record is the top-level object.
  */
-int journal_load(int dirfd, const char *name, struct gk_journal *ret, char **ret_error);
+int journal_from_json(struct json_object *o, const char *kind, const char *const *step_names,
+		      struct gk_journal *ret, char **ret_error);
 
 const char *step_status_to_string(enum gk_step_status s);
 

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* NVML around the reload, through `gpukeep baseline save` and `gpukeep settings save|restore`
- * run as helper processes with a deadline. */
+/* NVML around the reload, through the NVML helper process (nvml-helper.h) with a deadline. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,29 +10,11 @@
 #include "baseline/nvml-baseline.h"
 #include "core/gk-exit.h"
 #include "macro.h"
-#include "procedure/reload-nvml.h"
-#include "spawn-util.h"
+#include "procedure/reload-steps.h"
 #include "string-util.h"
 
-#define SETTINGS_FILE	  "reload.settings.json"
-#define BEFORE_FILE	  "reload.nvml-before.json"
-#define HELPER_TIMEOUT_MS 60000
-
-static int helper(struct reload_ctx *c, const char *verb, const char *action, const char *file,
-		  bool show)
-{
-	_cleanup_free_ char *path = strdup_printf("%s/%s", c->o->state_dir, file);
-	char *argv[] = {(char *)c->o->self_exe, (char *)verb, (char *)action, path, "--root",
-			(char *)c->o->root,	NULL};
-
-	if (!path)
-		return -ENOMEM;
-	if (streq(verb, "settings")) /* settings reads NVML only, not the node's files */
-		argv[4] = NULL;
-	return spawn_wait_timeout(argv,
-				  show ? (c->o->json ? SPAWN_STDOUT_TO_STDERR : 0) : SPAWN_QUIET,
-				  HELPER_TIMEOUT_MS);
-}
+#define SETTINGS_FILE "reload.settings.json"
+#define NVLINKS_FILE  "reload.nvml-before.json"
 
 static const char *helper_failure(int r)
 {
@@ -44,31 +25,36 @@ static const char *helper_failure(int r)
 	return "NVML failed or hung: 'gpukeep settings save FILE' shows why";
 }
 
-/* The NVLinks as the node has them now, taken from a baseline saved by the helper. */
-static void take_nvlinks(struct reload_ctx *c)
+/* The NVLinks as the node has them now, from the helper's file. */
+static void take_nvlinks(struct gk_engine *e)
 {
-	struct gk_baseline b = {};
+	struct reload_ctx *c = reload_ctx(e);
+	_cleanup_free_ char *error = NULL, *error2 = NULL;
+	struct gk_baseline_nvml *b = NULL;
+	struct json_object *o = NULL;
 
-	if (baseline_load(c->o->state_dirfd, BEFORE_FILE, &b, NULL) >= 0 && b.nvml) {
-		nvml_baseline_free(c->j->before.nvml);
-		c->j->before.nvml = TAKE_PTR(b.nvml);
+	if (json_parse_file_at(c->o->engine.state_dirfd, NVLINKS_FILE, GK_BASELINE_MAX_SIZE, &o,
+			       &error) >= 0 &&
+	    nvml_baseline_from_json(o, &b, &error2) >= 0) {
+		nvml_baseline_free(c->rec.before.nvml);
+		c->rec.before.nvml = b;
 	}
-	baseline_done(&b);
-	(void)unlinkat(c->o->state_dirfd, BEFORE_FILE, 0);
+	json_object_put(o);
+	(void)unlinkat(c->o->engine.state_dirfd, NVLINKS_FILE, 0);
 }
 
-int reload_nvml_snapshot(struct reload_ctx *c, char **ret_note)
+int reload_nvml_snapshot(struct gk_engine *e, char **ret_note)
 {
+	struct reload_ctx *c = reload_ctx(e);
 	int r;
 
-	if (!c->o->self_exe) {
+	if (!c->o->nvml) {
 		*ret_note = strdup("NVML not used");
 		return *ret_note ? 0 : -ENOMEM;
 	}
-	r = helper(c, "baseline", "save", BEFORE_FILE, false);
-	if (r == 0)
-		take_nvlinks(c);
-	r = helper(c, "settings", "save", SETTINGS_FILE, false);
+	if (c->ops->nvml(c->ops->userdata, GK_NVML_NVLINKS, NVLINKS_FILE, NULL) == 0)
+		take_nvlinks(e);
+	r = c->ops->nvml(c->ops->userdata, GK_NVML_SAVE, SETTINGS_FILE, NULL);
 	if (r == -ENOMEM)
 		return r;
 	if (r != 0) {
@@ -76,34 +62,35 @@ int reload_nvml_snapshot(struct reload_ctx *c, char **ret_note)
 					  helper_failure(r));
 		return *ret_note ? 0 : -ENOMEM;
 	}
-	c->j->settings_file = strdup(SETTINGS_FILE);
+	c->rec.settings_file = strdup(SETTINGS_FILE);
 	*ret_note = strdup_printf("NVML settings saved%s",
-				  c->j->before.nvml ? ", NVLinks recorded" : "");
-	return c->j->settings_file && *ret_note ? 0 : -ENOMEM;
+				  c->rec.before.nvml ? ", NVLinks recorded" : "");
+	return c->rec.settings_file && *ret_note ? 0 : -ENOMEM;
 }
 
-int reload_nvml_restore(struct reload_ctx *c, char **ret_note)
+int reload_nvml_restore(struct gk_engine *e, char **ret_note)
 {
+	struct reload_ctx *c = reload_ctx(e);
 	int r;
 
-	if (!c->j->settings_file) {
+	if (!c->rec.settings_file) {
 		*ret_note = strdup("no NVML settings to restore");
 		return *ret_note ? 0 : -ENOMEM;
 	}
-	r = helper(c, "settings", "restore", c->j->settings_file, true);
+	r = c->ops->nvml(c->ops->userdata, GK_NVML_RESTORE, c->rec.settings_file, NULL);
 	if (r == 0) {
 		*ret_note = strdup("NVML settings restored and checked");
 		return *ret_note ? 0 : -ENOMEM;
 	}
 	c->res->next_rung = GK_RUNG_RESET;
 	if (r == GK_EXIT_FAILED)
-		return reload_verdict(c, GK_EXIT_NEEDS_PERSON,
+		return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
 				      "the driver is back but some NVML settings could not be "
 				      "restored (see the settings report above); saved in %s/%s",
-				      c->o->state_dir, c->j->settings_file);
-	return reload_verdict(c, GK_EXIT_NEEDS_PERSON,
+				      c->o->engine.state_dir, c->rec.settings_file);
+	return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
 			      "the driver is back but the NVML settings were not restored: %s; "
 			      "saved in %s/%s",
 			      r < 0 && r != -ETIMEDOUT ? strerror(-r) : helper_failure(r),
-			      c->o->state_dir, c->j->settings_file);
+			      c->o->engine.state_dir, c->rec.settings_file);
 }

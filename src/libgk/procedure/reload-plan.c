@@ -6,32 +6,24 @@
 #include <string.h>
 
 #include "macro.h"
+#include "node/holders-stop.h"
 #include "procedure/reload-plan.h"
 #include "string-util.h"
 
 void reload_plan_done(struct gk_reload_plan *p)
 {
 	strv_free(p->units);
+	strv_free(p->containers);
 	free(p->pids);
 	strv_free(p->unload);
 	strv_free(p->load);
 	*p = (struct gk_reload_plan){};
 }
 
-/* A system service, not a session scope and not a unit inside a container. */
-static bool is_system_service(const struct gk_holder *h)
-{
-	return h->unit && endswith(h->unit, ".service") && !h->container_id && h->cgroup &&
-	       startswith(h->cgroup, "/system.slice/");
-}
-
-static enum gk_refusal refusal_of(const struct gk_modlist *modules,
-				  const struct gk_holders *holders, pid_t daemon_pid, bool kill)
+static enum gk_refusal refusal_of(const struct gk_holders *holders, pid_t daemon_pid, bool kill)
 {
 	bool others = false;
 
-	if (!modlist_find(modules, "nvidia"))
-		return GK_REFUSE_NO_DRIVER;
 	for (size_t i = 0; i < holders->n; i++)
 		if (holders->holders[i].unkillable)
 			return GK_REFUSE_UNKILLABLE;
@@ -40,58 +32,87 @@ static enum gk_refusal refusal_of(const struct gk_modlist *modules,
 	return others && !kill ? GK_REFUSE_HOLDERS : GK_REFUSE_NONE;
 }
 
-static int plan_stops(const struct gk_holders *holders, pid_t daemon_pid, struct gk_reload_plan *p)
+static int add_once(char ***l, const char *s)
 {
-	p->units = calloc(1, sizeof(char *));
-	p->pids = calloc(holders->n + 1, sizeof(pid_t));
-	if (!p->units || !p->pids)
-		return -ENOMEM;
-	for (size_t i = 0; i < holders->n; i++) {
-		const struct gk_holder *h = &holders->holders[i];
+	return strv_contains(*l, s) ? 0 : strv_extend(l, s);
+}
 
-		if (h->pid == daemon_pid)
-			continue;
-		if (is_system_service(h) && !startswith(h->unit, "gpukeepd")) {
-			if (!strv_contains(p->units, h->unit) &&
-			    strv_extend(&p->units, h->unit) < 0)
-				return -ENOMEM;
-			continue;
-		}
+static int plan_one(const struct gk_holder *h, pid_t daemon_pid, struct gk_reload_plan *p)
+{
+	_cleanup_free_ char *c = NULL;
+
+	switch (holder_stop_how(h, daemon_pid)) {
+	case GK_STOP_DAEMON:
+		return 0;
+	case GK_STOP_UNIT:
+		return add_once(&p->units, h->unit);
+	case GK_STOP_CONTAINER:
+		c = strdup_printf("%s %s", holder_runtime_cli(h), h->container_id);
+		return c ? add_once(&p->containers, c) : -ENOMEM;
+	default:
 		p->pids[p->n_pids++] = h->pid;
+		return 0;
 	}
+}
+
+int reload_plan_stops(const struct gk_holders *holders, pid_t daemon_pid, bool kill,
+		      struct gk_reload_plan *ret)
+{
+	struct gk_reload_plan p = {.daemon_pid = daemon_pid};
+	int r = 0;
+
+	p.refusal = refusal_of(holders, daemon_pid, kill);
+	p.units = calloc(1, sizeof(char *));
+	p.containers = calloc(1, sizeof(char *));
+	p.pids = calloc(holders->n + 1, sizeof(pid_t));
+	if (!p.units || !p.containers || !p.pids)
+		r = -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < holders->n; i++)
+		r = plan_one(&holders->holders[i], daemon_pid, &p);
+	if (r < 0) {
+		reload_plan_done(&p);
+		return r;
+	}
+	*ret = p;
 	return 0;
+}
+
+char **reload_load_order(char *const *unload)
+{
+	size_t n = strv_length(unload);
+	char **l = calloc(n + 1, sizeof(char *));
+
+	for (size_t i = 0; l && i < n; i++)
+		if (!(l[i] = strdup(unload[n - 1 - i])))
+			return strv_free(l);
+	return l;
 }
 
 int reload_plan_make(const struct gk_modlist *modules, const struct gk_holders *holders,
 		     pid_t daemon_pid, bool kill, struct gk_reload_plan *ret)
 {
-	struct gk_reload_plan p = {.daemon_pid = daemon_pid};
+	struct gk_reload_plan p;
 	int r, n;
 
-	p.refusal = refusal_of(modules, holders, daemon_pid, kill);
-	r = plan_stops(holders, daemon_pid, &p);
+	r = reload_plan_stops(holders, daemon_pid, kill, &p);
 	if (r < 0)
-		goto fail;
+		return r;
+	if (!modlist_find(modules, "nvidia"))
+		p.refusal = GK_REFUSE_NO_DRIVER;
 	n = modgraph_unload_order(modules, "nvidia", &p.unload);
 	if (n < 0) {
-		r = n;
-		goto fail;
+		reload_plan_done(&p);
+		return n;
 	}
-	p.load = calloc(n + 1, sizeof(char *));
+	if (n == 0)
+		p.unload = calloc(1, sizeof(char *));
+	p.load = p.unload ? reload_load_order(p.unload) : NULL;
 	if (!p.load) {
-		r = -ENOMEM;
-		goto fail;
+		reload_plan_done(&p);
+		return -ENOMEM;
 	}
-	for (int i = 0; i < n; i++)
-		if (!(p.load[i] = strdup(p.unload[n - 1 - i]))) {
-			r = -ENOMEM;
-			goto fail;
-		}
 	*ret = p;
 	return 0;
-fail:
-	reload_plan_done(&p);
-	return r;
 }
 
 /* /dev/nvidiaN: a node that belongs to one GPU */

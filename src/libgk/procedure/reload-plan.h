@@ -20,8 +20,9 @@ enum gk_refusal {
 
 struct gk_reload_plan {
 	enum gk_refusal refusal;
-	char **units; /* systemd services to stop through systemctl, then start again */
-	pid_t *pids;  /* other holders: SIGTERM, grace, SIGKILL */
+	char **units;	   /* systemd services to stop through systemctl, then start again */
+	char **containers; /* "RUNTIME ID": stopped through their runtime, not started again */
+	pid_t *pids;	   /* other holders: SIGTERM, grace, SIGKILL */
 	size_t n_pids;
 	pid_t daemon_pid; /* gpukeepd: asked to release, never killed; 0 when not running */
 	char **unload;	  /* leaves first, nvidia last */
@@ -29,15 +30,25 @@ struct gk_reload_plan {
 };
 
 /*
- * Decides the plan. @daemon_pid is gpukeepd's pid (0 when it does not run); its holdings are
- * released through its socket. A holder whose unit is a system service (".service" not under a
- * user or container scope) is stopped through the service manager so that it is not respawned;
- * gpukeepd's own unit is left alone. Returns 0, -ELOOP on a cycle in the module graph, -ENOMEM.
+ * Decides how each holder is stopped (holder_stop_how(): the one rule) and whether to refuse:
+ * a holder in D state, or holders other than @daemon_pid without @kill. Fills the refusal and
+ * the stop lists of *ret, not the modules. Returns 0 or -ENOMEM. Free with reload_plan_done().
+ */
+int reload_plan_stops(const struct gk_holders *holders, pid_t daemon_pid, bool kill,
+		      struct gk_reload_plan *ret);
+
+/*
+ * The whole plan: reload_plan_stops(), GK_REFUSE_NO_DRIVER when nvidia is not loaded, and the
+ * module orders. @daemon_pid is gpukeepd's pid (0 when it does not run); its holdings are
+ * released through its socket. Returns 0, -ELOOP on a cycle in the module graph, -ENOMEM.
  * Free with reload_plan_done().
  */
 int reload_plan_make(const struct gk_modlist *modules, const struct gk_holders *holders,
 		     pid_t daemon_pid, bool kill, struct gk_reload_plan *ret);
 void reload_plan_done(struct gk_reload_plan *p);
+
+/* The load order of an unload order: its reverse, a new strv (NULL on -ENOMEM). */
+char **reload_load_order(char *const *unload);
 
 enum gk_rung {
 	GK_RUNG_NONE,  /* the node is healthy */

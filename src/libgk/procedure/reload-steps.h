@@ -1,53 +1,73 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The reload's steps, for the runner in reload.c. Each returns 0 when done, or the run's exit
- * code after recording why (reload_verdict()); a step's *ret_detail says what it did. */
+/* The reload's steps, for its table in reload.c. Each returns 0 when done, or the run's exit
+ * code after engine_verdict(); a step's *ret_detail says what it did. */
 #pragma once
 
 #include <stdbool.h>
 #include <sys/types.h>
 
 #include "node/holders.h"
+#include "node/inventory.h"
 #include "procedure/reload.h"
+
+/* What the reload keeps in its journal: everything it must know to finish or undo. */
+struct reload_record {
+	struct gk_baseline before; /* the node before the reload: the reference to validate */
+	char **unload_order;	   /* leaves first */
+	/* "module.param=value" for every readable /sys/module/<m>/parameters/<p> at the start;
+	 * the real nvidia module hides its own (mode 0): /proc/driver/nvidia/params has them */
+	char **module_params;
+	char **units;	      /* systemd units stopped, to start again */
+	char **containers;    /* "RUNTIME ID" stopped (not started again) */
+	bool daemon_released; /* gpukeepd was asked to release its devices */
+	char *daemon_socket;
+	char *settings_file; /* NVML settings saved before the unload (in the state dir), or NULL */
+};
 
 struct reload_ctx {
 	const struct gk_reload_opts *o;
+	const struct gk_node_ops *ops;
 	struct gk_reload_result *res;
-	struct gk_journal *j;
 	int rootfd;
-	int lockfd;
+	struct reload_record rec;
+	/* observed once per step (reload_observe()), forgotten when a step changes the node */
+	struct gk_inventory inv;
+	bool have_inv;
+	struct gk_holders *holders;
+	pid_t daemon_pid;
 };
 
-void reload_say(struct reload_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Sets the run's exit code and reason; returns @exit. */
-int reload_verdict(struct reload_ctx *c, int exit, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Saves the journal durably; on failure the run ends with exit 4. Returns 0 or the exit code. */
-int reload_journal_sync(struct reload_ctx *c);
-unsigned long long reload_now_ms(void);
+void reload_record_done(struct reload_record *r);
+struct json_object *reload_record_to_json(const struct reload_record *r);
+int reload_record_from_json(struct json_object *o, struct reload_record *ret, char **ret_error);
 
-/* The strv joined with ", "; malloc()ed, NULL on -ENOMEM. */
-char *reload_join(char *const *l);
-/* Holders of the NVIDIA nodes now (the caller frees). Returns 0 or the run's exit code. */
-int reload_scan_holders(struct reload_ctx *c, struct gk_holders **ret);
+struct reload_ctx *reload_ctx(struct gk_engine *e);
+/* Reads the node (inventory, holders, gpukeepd) unless this step did. 0 or the exit code. */
+int reload_observe(struct gk_engine *e, bool holders);
+void reload_forget(struct reload_ctx *c);
 /* What to stop, for messages: "pid 12 (python3), systemctl stop x.service, ... and N more";
  * @daemon is left out. malloc()ed, NULL on -ENOMEM. */
 char *reload_describe_holders(const struct gk_holders *h, pid_t daemon);
-/* Reads the node and decides the plan. Returns 0 or the run's exit code. */
-int reload_make_plan(struct reload_ctx *c, bool kill, struct gk_reload_plan *plan,
-		     struct gk_holders **ret_holders);
-/* gpukeepd re-acquires, stopped units start. 0, -EIO (*ret_failed names what), -ENOMEM. */
-int reload_restore_services(struct reload_ctx *c, char **ret_failed);
-/* Undoes stop (and unload, with @reload_modules): exit 1 when the node is as it was, else 4. */
-int reload_roll_back(struct reload_ctx *c, bool reload_modules, const char *why);
+/* Runs @argv through the ops with the command deadline; a deadline passed is named. */
+int reload_command(struct reload_ctx *c, char *const argv[], char **ret_why);
 
-/* Prints the plan and changes nothing. */
-int reload_dry_run(struct reload_ctx *c);
-/* Step 1: reads the node and writes the journal before anything changes. */
-int reload_begin(struct reload_ctx *c);
+int step_lock_check(struct gk_engine *e, char **ret_plan);
+int step_lock(struct gk_engine *e, char **ret_detail);
+int step_preflight_check(struct gk_engine *e, char **ret_plan);
+int step_preflight(struct gk_engine *e, char **ret_detail);
+int step_stop_check(struct gk_engine *e, char **ret_plan);
+int step_stop(struct gk_engine *e, char **ret_detail);
+int step_stop_undo(struct gk_engine *e, char **ret_failed);
+int step_unload_check(struct gk_engine *e, char **ret_plan);
+int step_unload(struct gk_engine *e, char **ret_detail);
+int step_unload_undo(struct gk_engine *e, char **ret_failed);
+int step_load_check(struct gk_engine *e, char **ret_plan);
+int step_load(struct gk_engine *e, char **ret_detail);
+int step_restore(struct gk_engine *e, char **ret_detail);
+int step_validate_check(struct gk_engine *e, char **ret_plan);
+int step_validate(struct gk_engine *e, char **ret_detail);
+int step_report(struct gk_engine *e, char **ret_detail);
 
-int step_preflight(struct reload_ctx *c, char **ret_detail);
-int step_stop(struct reload_ctx *c, char **ret_detail);
-int step_unload(struct reload_ctx *c, char **ret_detail);
-int step_load(struct reload_ctx *c, char **ret_detail);
-int step_restore(struct reload_ctx *c, char **ret_detail);
-int step_validate(struct reload_ctx *c, char **ret_detail);
+/* NVML around the reload, through the helper (reload-nvml.c). */
+int reload_nvml_snapshot(struct gk_engine *e, char **ret_note);
+int reload_nvml_restore(struct gk_engine *e, char **ret_note);

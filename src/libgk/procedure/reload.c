@@ -1,188 +1,236 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The reload runner. Every step is recorded in the journal before and after it runs, so a run
- * killed anywhere is finished by the next one from what the first knew: the node as it was, the
- * modules to load back, the units and the daemon to restore. Steps are idempotent. */
+/* The reload as a table of steps, and its record in the journal. */
 #include <errno.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/gk-exit.h"
-#include "lockfile.h"
+#include "core/json-check.h"
+#include "core/json-util.h"
 #include "macro.h"
 #include "procedure/reload-steps.h"
 #include "procedure/reload.h"
 #include "root.h"
 #include "string-util.h"
 
-const char *const reload_step_names[] = {"lock", "preflight", "stop",	  "unload",
-					 "load", "restore",   "validate", "report"};
-const unsigned reload_step_count = ELEMENTSOF(reload_step_names);
-
-enum { STEP_PREFLIGHT = 1, STEP_STOP = 2, STEP_UNLOAD = 3, STEP_VALIDATE = 6 };
-
-/*
- * Fault injection for the crash-safety tests: GK_TEST_CRASH_AFTER=STEP kills this process with
- * SIGKILL right after STEP is journaled, as a power cut or an OOM kill would.
- */
-static void crash_point(const char *step)
-{
-	const char *at = getenv("GK_TEST_CRASH_AFTER");
-
-	if (at && streq(at, step))
-		raise(SIGKILL);
-}
-
-typedef int (*step_fn)(struct reload_ctx *c, char **ret_detail);
-
-static const step_fn step_fns[] = {
-	NULL, /* lock: done before the journal exists */
-	step_preflight, step_stop,     step_unload, step_load,
-	step_restore,	step_validate, NULL, /* report: finishing the journal */
+static const struct gk_step steps[] = {
+	{.name = "lock",
+	 .help = "lock: one reset or reload per node; write the journal (node, modules, NVML "
+		 "settings) before any change",
+	 .check = step_lock_check,
+	 .apply = step_lock},
+	{.name = "preflight",
+	 .help = "preflight: find the GPU holders; refuse (exit 3) on a D-state holder, or on "
+		 "holders without --kill",
+	 .check = step_preflight_check,
+	 .apply = step_preflight},
+	{.name = "stop",
+	 .help = "stop: gpukeepd releases its devices; services are stopped with systemctl, "
+		 "containers through their runtime, other processes get SIGTERM, the grace "
+		 "period, SIGKILL",
+	 .changes_node = true,
+	 .check = step_stop_check,
+	 .apply = step_stop,
+	 .undo = step_stop_undo},
+	{.name = "unload",
+	 .help = "unload: leaves first through libkmod, never forced; retried while in use",
+	 .changes_node = true,
+	 .check = step_unload_check,
+	 .apply = step_unload,
+	 .undo = step_unload_undo},
+	{.name = "load",
+	 .help = "load: the same modules, through modprobe.d; missing device nodes created",
+	 .changes_node = true,
+	 .check = step_load_check,
+	 .apply = step_load},
+	{.name = "restore",
+	 .help = "restore: gpukeepd re-acquires the GPUs; stopped services start again; NVML "
+		 "settings restored",
+	 .changes_node = true,
+	 .apply = step_restore},
+	{.name = "validate",
+	 .help = "validate: against --baseline, or against the node as it was before",
+	 .final = true,
+	 .check = step_validate_check,
+	 .apply = step_validate},
+	{.name = "report",
+	 .help = "report: the verdict, with the next rung when the node is not as expected",
+	 .apply = step_report},
 };
 
-static int run_step(struct reload_ctx *c, size_t i)
-{
-	struct gk_journal_step *s = &c->j->steps[i];
-	unsigned long long t0 = reload_now_ms();
-	char *detail = NULL;
-	int r;
+static const struct gk_journal_ref others[] = {
+	{.kind = "reset", .file = "reset.journal"},
+	{},
+};
 
-	if (s->status == GK_STEP_DONE) {
-		reload_say(c, "step %zu/%u: %s: done by an earlier run", i + 1, reload_step_count,
-			   s->name);
-		return 0;
-	}
-	s->status = GK_STEP_RUNNING;
-	r = reload_journal_sync(c);
-	if (r != 0)
-		return r;
-	r = step_fns[i](c, &detail);
-	s->ms = (unsigned)(reload_now_ms() - t0);
-	s->status = r == 0 ? GK_STEP_DONE : GK_STEP_FAILED;
-	free(s->detail);
-	s->detail = detail ? detail : strdup(r == 0 ? "ok" : strempty(c->res->error));
-	reload_say(c, "step %zu/%u: %s: %s (%u ms)", i + 1, reload_step_count, s->name,
-		   r == 0 ? strempty(s->detail) : "FAILED", s->ms);
-	if (reload_journal_sync(c) != 0 && r == 0)
-		return c->res->exit;
-	crash_point(s->name);
-	return r;
+struct reload_ctx *reload_ctx(struct gk_engine *e)
+{
+	return engine_ctx(e);
 }
 
-static int take_lock(struct reload_ctx *c)
+void reload_record_done(struct reload_record *r)
 {
-	_cleanup_free_ char *error = NULL;
-	pid_t holder = 0;
-	int r;
+	baseline_done(&r->before);
+	strv_free(r->unload_order);
+	strv_free(r->module_params);
+	strv_free(r->units);
+	strv_free(r->containers);
+	free(r->daemon_socket);
+	free(r->settings_file);
+	*r = (struct reload_record){};
+}
 
-	r = lockfile_take(c->o->state_dirfd, "reload.lock", &c->lockfd, &holder);
-	if (r == -EBUSY)
-		return reload_verdict(
-			c, GK_EXIT_PRECONDITION,
-			"another reload is running (pid %d); one reload at a time per node",
-			(int)holder);
-	if (r < 0)
-		return reload_verdict(c, GK_EXIT_PRECONDITION, "cannot take the reload lock: %s",
-				      strerror(-r));
-	r = journal_load(c->o->state_dirfd, GK_JOURNAL_FILE, c->j, &error);
-	if (r == -ENOENT)
-		return 0;
-	if (r == -EBADMSG)
-		return reload_verdict(
-			c, GK_EXIT_PRECONDITION,
-			"the journal of an earlier reload (%s in the state directory) is "
-			"corrupt: %s; nothing was changed: inspect it, and remove it once the "
-			"node is known to be good",
-			GK_JOURNAL_FILE, error);
-	if (r < 0)
-		return reload_verdict(c, GK_EXIT_PRECONDITION, "cannot read the journal: %s",
-				      strerror(-r));
-	if (c->j->finished) {
-		/* a run that ended (rolled back) without retiring its journal: nothing to resume */
-		journal_done(c->j);
-		(void)renameat(c->o->state_dirfd, GK_JOURNAL_FILE, c->o->state_dirfd,
-			       GK_JOURNAL_LAST);
-		return 0;
+static bool put(struct json_object *o, const char *key, struct json_object *v, bool nullable)
+{
+	if (!v && !nullable)
+		return false;
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return false;
 	}
-	c->res->resumed = true;
-	c->j->runs++;
-	/* until the driver is unloaded, new holders may have come (a service restarted, a job
-	 * started): stop them again, as the first run was allowed to */
-	if (c->j->n_steps > STEP_UNLOAD && c->j->steps[STEP_UNLOAD].status != GK_STEP_DONE)
-		c->j->steps[STEP_STOP].status = GK_STEP_PENDING;
-	reload_say(c, "resuming the reload last run by pid %d (now run %u): finishing its job",
-		   (int)c->j->pid, c->j->runs);
-	c->j->pid = getpid();
+	return true;
+}
+
+struct json_object *reload_record_to_json(const struct reload_record *r)
+{
+	struct json_object *o = json_object_new_object();
+	bool ok = o != NULL;
+
+	ok = ok && put(o, "before", baseline_to_json(&r->before), false);
+	ok = ok && put(o, "unload_order", json_strv_new(r->unload_order), false);
+	ok = ok && put(o, "module_parameters", json_strv_new(r->module_params), false);
+	ok = ok && put(o, "units", json_strv_new(r->units), false);
+	ok = ok && put(o, "containers", json_strv_new(r->containers), false);
+	ok = ok && put(o, "daemon_released", json_object_new_boolean(r->daemon_released), false);
+	ok = ok && (!r->daemon_socket ||
+		    put(o, "daemon_socket", json_object_new_string(r->daemon_socket), false));
+	ok = ok && (r->daemon_socket || put(o, "daemon_socket", NULL, true));
+	ok = ok && (!r->settings_file ||
+		    put(o, "settings_file", json_object_new_string(r->settings_file), false));
+	ok = ok && (r->settings_file || put(o, "settings_file", NULL, true));
+	if (!ok) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int reload_record_from_json(struct json_object *o, struct reload_record *ret, char **ret_error)
+{
+	struct reload_record r = {};
+	struct gk_jcheck c = {};
+	struct json_object *v;
+	int k;
+
+	if (!json_object_is_type(o, json_type_object)) {
+		/* a journal written before its first step finished records nothing yet */
+		jcheck_fail(&c, "record: missing (the journal has no record of the node)");
+		return jcheck_finish(&c, ret_error);
+	}
+	v = jcheck_field(&c, o, "record", "before", json_type_object, false);
+	if (v) {
+		_cleanup_free_ char *inner = NULL;
+
+		k = baseline_from_json(v, &r.before, &inner);
+		if (k == -ENOMEM)
+			c.oom = true;
+		else if (k < 0)
+			jcheck_fail(&c, "before: %s", strna(inner));
+	}
+	r.unload_order = jcheck_strv(&c, o, "record", "unload_order");
+	r.module_params = jcheck_strv(&c, o, "record", "module_parameters");
+	r.units = jcheck_strv(&c, o, "record", "units");
+	/* containers came with the engine: a 0.x journal has none */
+	if (json_object_object_get_ex(o, "containers", NULL))
+		r.containers = jcheck_strv(&c, o, "record", "containers");
+	else if (!(r.containers = calloc(1, sizeof(char *))))
+		c.oom = true;
+	v = jcheck_field(&c, o, "record", "daemon_released", json_type_boolean, false);
+	r.daemon_released = v && json_object_get_boolean(v);
+	r.settings_file = jcheck_string(&c, o, "record", "settings_file", true);
+	r.daemon_socket = jcheck_string(&c, o, "record", "daemon_socket", true);
+	if (!c.error && !c.oom && !r.daemon_socket)
+		jcheck_fail(&c, "record: daemon_socket is null");
+	if (!c.error && r.settings_file && strchr(r.settings_file, '/'))
+		jcheck_fail(&c, "record: settings_file must name a file of the state directory");
+	k = jcheck_finish(&c, ret_error);
+	if (k < 0) {
+		reload_record_done(&r);
+		return k;
+	}
+	*ret = r;
 	return 0;
 }
 
-/* After the last step: the journal is kept as the last reload's record, not to be resumed. */
-static void finish_journal(struct reload_ctx *c)
+static int load_record(struct gk_engine *e, struct json_object *record, char **ret_error)
 {
-	c->j->finished = true;
-	if (c->res->exit == GK_EXIT_OK)
-		c->j->steps[reload_step_count - 1].status = GK_STEP_DONE;
-	if (reload_journal_sync(c) == 0)
-		(void)renameat(c->o->state_dirfd, GK_JOURNAL_FILE, c->o->state_dirfd,
-			       GK_JOURNAL_LAST);
+	struct reload_ctx *c = reload_ctx(e);
+	struct reload_record r;
+	int k;
+
+	/* killed in the lock step, before the node was recorded: the lock step runs again */
+	if (engine_step_status(e, "lock") != GK_STEP_DONE)
+		return 0;
+	k = reload_record_from_json(record, &r, ret_error);
+	if (k < 0)
+		return k;
+	reload_record_done(&c->rec);
+	c->rec = r;
+	return 0;
 }
+
+static struct json_object *save_record(struct gk_engine *e)
+{
+	struct reload_ctx *c = reload_ctx(e);
+
+	return reload_record_to_json(&c->rec);
+}
+
+static void resume(struct gk_engine *e)
+{
+	/* until the driver is unloaded, new holders may have come (a service restarted, a job
+	 * started): stop them again, as the first run was allowed to */
+	if (engine_step_status(e, "unload") != GK_STEP_DONE)
+		engine_set_step_status(e, "stop", GK_STEP_PENDING);
+}
+
+const struct gk_procedure reload_procedure = {
+	.kind = "reload",
+	.journal = GK_RELOAD_JOURNAL,
+	.journal_last = GK_RELOAD_JOURNAL_LAST,
+	.steps = steps,
+	.n_steps = ELEMENTSOF(steps),
+	.rolled_back = "the driver, gpukeepd and the stopped units are as they were",
+	.others = others,
+	.load_record = load_record,
+	.save_record = save_record,
+	.resume = resume,
+};
 
 int reload_run(const struct gk_reload_opts *o, struct gk_reload_result *ret)
 {
-	struct reload_ctx c = {.o = o, .res = ret, .lockfd = -EBADF};
-	bool wrote_journal = false;
+	struct reload_ctx c = {.o = o, .ops = o->ops, .res = ret};
 	int r;
 
 	*ret = (struct gk_reload_result){.diag = -1};
-	c.j = &ret->journal;
 	c.rootfd = root_open(o->root);
 	if (c.rootfd < 0) {
-		reload_verdict(&c, GK_EXIT_USAGE, "cannot open root %s: %s", o->root,
-			       strerror(-c.rootfd));
-		return 0;
+		ret->run.exit = GK_EXIT_USAGE;
+		ret->run.error =
+			strdup_printf("cannot open root %s: %s", o->root, strerror(-c.rootfd));
+		return ret->run.error ? 0 : -ENOMEM;
 	}
-	r = o->dry_run ? reload_dry_run(&c) : take_lock(&c);
-	if (r != 0 || o->dry_run)
-		goto out;
-	if (!ret->resumed) {
-		r = reload_begin(&c);
-		if (r != 0)
-			goto out;
-		wrote_journal = true;
-	}
-	for (size_t i = STEP_PREFLIGHT; i < reload_step_count - 1; i++) {
-		r = run_step(&c, i);
-		if (r == 0)
-			continue;
-		/* A failed validation ends the procedure: its verdict is the report, and a rerun
-		 * is a new reload. A failed load or restore stays resumable: a rerun retries it. */
-		if (i == STEP_VALIDATE)
-			finish_journal(&c);
-		goto out;
-	}
-	finish_journal(&c);
-	reload_say(&c, "step %u/%u: report: the node matches its %s", reload_step_count,
-		   reload_step_count, o->baseline_path ? "baseline" : "state before the reload");
-out:
-	if (r == GK_EXIT_PRECONDITION && wrote_journal)
-		/* refused before changing anything: no journal to resume. Only ours: a refusal
-		 * on the lock or on a corrupt journal must leave that journal alone. */
-		(void)unlinkat(o->state_dirfd, GK_JOURNAL_FILE, 0);
-	else if (r == GK_EXIT_FAILED && c.j->finished)
-		/* rolled back: the node is as it was, the journal is a record, not a plan */
-		finish_journal(&c);
-	safe_close(c.lockfd);
+	r = engine_run(&reload_procedure, &o->engine, &c, &ret->run);
+	reload_forget(&c);
+	reload_record_done(&c.rec);
 	safe_close(c.rootfd);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 void reload_result_done(struct gk_reload_result *r)
 {
-	free(r->error);
+	engine_result_done(&r->run);
 	differences_done(&r->differences);
-	journal_done(&r->journal);
 	*r = (struct gk_reload_result){};
 }

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The real effects of the procedures. gpukeepd is asked, never killed: killing it would also
+ * lose its desired persistence mode per GPU, which it re-applies when asked to re-acquire. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "daemon/client.h"
+#include "fileio.h"
+#include "macro.h"
+#include "node/nodeset.h"
+#include "procedure/node-ops.h"
+#include "procedure/nvml-helper.h"
+#include "root.h"
+#include "spawn-util.h"
+#include "string-util.h"
+
+#define NVML_HELPER_TIMEOUT_MS 60000
+
+static int real_inventory(void *userdata, int rootfd, struct gk_inventory *ret)
+{
+	(void)userdata;
+	return inventory_scan(rootfd, ret);
+}
+
+static int real_holders(void *userdata, int rootfd, struct gk_holders **ret)
+{
+	_cleanup_nodeset_free_ struct gk_nodeset *nodes = NULL;
+	int r;
+
+	(void)userdata;
+	r = nodeset_scan(rootfd, &nodes);
+	if (r < 0)
+		return r;
+	return holders_scan(rootfd, nodes, getpid(), ret);
+}
+
+#define KILL_WAIT_MS 5000
+
+static int real_terminate(void *userdata, const pid_t *pids, size_t n, unsigned grace_ms,
+			  gk_countdown_fn countdown, void *countdown_userdata)
+{
+	struct gk_victims v;
+	int r;
+
+	(void)userdata;
+	r = victims_open(pids, n, &v);
+	if (r < 0)
+		return r;
+	r = victims_terminate(&v, grace_ms, KILL_WAIT_MS, countdown, countdown_userdata);
+	victims_done(&v);
+	return r;
+}
+
+static int real_spawn(void *userdata, char *const argv[], unsigned flags, unsigned timeout_ms)
+{
+	struct gk_node_ops_real *x = userdata;
+
+	if (x->quiet_stdout && !(flags & SPAWN_QUIET))
+		flags |= SPAWN_STDOUT_TO_STDERR;
+	return spawn_wait_timeout(argv, flags, timeout_ms);
+}
+
+static pid_t real_daemon_pid(void *userdata, const char *socket, unsigned timeout_ms)
+{
+	(void)userdata;
+	return client_daemon_pid(socket, (int)timeout_ms);
+}
+
+static int real_daemon_release(void *userdata, const char *socket, const char *gpu, bool acquire,
+			       unsigned timeout_ms)
+{
+	struct json_object *reply = NULL;
+	enum gk_req_type t;
+	int r;
+
+	(void)userdata;
+	if (gpu)
+		t = acquire ? GK_REQ_ACQUIRE : GK_REQ_RELEASE;
+	else
+		t = acquire ? GK_REQ_ACQUIRE_ALL : GK_REQ_RELEASE_ALL;
+	r = client_request(socket, t, gpu, -1, (int)timeout_ms, &reply, NULL);
+	json_object_put(reply);
+	return r;
+}
+
+static int real_daemon_settled(void *userdata, const char *socket, const char *gpu,
+			       unsigned timeout_ms, unsigned *ret_held, unsigned *ret_wanted)
+{
+	(void)userdata;
+	return client_wait_settled(socket, gpu, (int)timeout_ms, ret_held, ret_wanted);
+}
+
+static int real_sysfs_write(void *userdata, int rootfd, const char *path, const char *value)
+{
+	_cleanup_close_ int fd = -EBADF;
+	size_t n = strlen(value);
+	ssize_t k;
+
+	(void)userdata;
+	fd = openat(rootfd, root_rel(path), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	/* a sysfs store takes the whole value in one write, or fails as a whole */
+	k = write(fd, value, n);
+	if (k < 0)
+		return -errno;
+	return (size_t)k == n ? 0 : -EIO;
+}
+
+static int real_mknod_missing(void *userdata, int rootfd, const struct gk_devnode_list *l)
+{
+	int created = 0;
+
+	(void)userdata;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct gk_devnode *d = &l->nodes[i];
+
+		if (d->status != GK_NODE_MISSING)
+			continue;
+		if (mknodat(rootfd, root_rel(d->path), S_IFCHR | 0666,
+			    makedev(d->major, d->minor)) < 0 &&
+		    errno != EEXIST)
+			return -errno;
+		/* mknod applies the umask; the NVIDIA tools make the nodes world-usable */
+		if (fchmodat(rootfd, root_rel(d->path), 0666, 0) < 0)
+			return -errno;
+		created++;
+	}
+	return created;
+}
+
+static int real_nvml(void *userdata, enum gk_nvml_job job, const char *file, const char *gpu)
+{
+	struct gk_node_ops_real *x = userdata;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char **argv = NULL;
+	int r;
+
+	if (!x->nvml_helper)
+		return 3; /* as the helper says when NVML is not available */
+	path = strdup_printf("%s/%s", x->state_dir, file);
+	if (!path)
+		return -ENOMEM;
+	r = nvml_helper_argv(x->nvml_helper, job, path, gpu, &argv);
+	if (r < 0)
+		return r;
+	/* only the restore's report is for people */
+	return spawn_wait_timeout(argv,
+				  job != GK_NVML_RESTORE ? SPAWN_QUIET
+				  : x->quiet_stdout	 ? SPAWN_STDOUT_TO_STDERR
+							 : 0,
+				  NVML_HELPER_TIMEOUT_MS);
+}
+
+static void real_sleep(void *userdata, unsigned ms)
+{
+	(void)userdata;
+	(void)poll(NULL, 0, (int)ms);
+}
+
+void node_ops_real_init(struct gk_node_ops_real *r, const struct gk_modops *modops,
+			const char *nvml_helper, const char *state_dir, bool quiet_stdout)
+{
+	*r = (struct gk_node_ops_real){
+		.ops =
+			{
+				.userdata = r,
+				.modops = modops,
+				.inventory = real_inventory,
+				.holders = real_holders,
+				.terminate = real_terminate,
+				.spawn = real_spawn,
+				.daemon_pid = real_daemon_pid,
+				.daemon_release = real_daemon_release,
+				.daemon_settled = real_daemon_settled,
+				.sysfs_write = real_sysfs_write,
+				.mknod_missing = real_mknod_missing,
+				.nvml = real_nvml,
+				.sleep_ms = real_sleep,
+			},
+		.nvml_helper = nvml_helper,
+		.state_dir = state_dir,
+		.quiet_stdout = quiet_stdout,
+	};
+}

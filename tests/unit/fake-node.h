@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A fake node for the procedure tests: every effect of gk_node_ops and of the runner recorded in
+ * an event log, every failure switchable. Header-only, one per test binary. */
+#pragma once
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "procedure/engine.h"
+#include "procedure/node-ops.h"
+#include "string-util.h"
+
+#define FAKE_MODULES                                                                               \
+	"nvidia_drm 73728 0 - Live 0x0 (OE)\n"                                                     \
+	"nvidia_uvm 1527808 0 - Live 0x0 (OE)\n"                                                   \
+	"nvidia_modeset 1511424 1 nvidia_drm, Live 0x0 (OE)\n"                                     \
+	"nvidia 54935552 2 nvidia_uvm,nvidia_modeset, Live 0x0 (OE)\n"
+
+struct fake {
+	struct gk_node_ops ops;
+	struct gk_modops mods;
+	struct gk_engine_ops eops;
+	char dir[64]; /* the state directory and the node root */
+	int dirfd;
+	char log[8192]; /* "event;event;..." */
+	char said[16384];
+	/* the node */
+	const char *modules;   /* /proc/modules text; NULL: the driver is not loaded */
+	unsigned holder_scans; /* holders are there for this many scans (~0u: always) */
+	unsigned scans;
+	bool holder_unit; /* the holder is a system service */
+	bool holder_d;	  /* the holder is in D state */
+	pid_t daemon;	  /* gpukeepd's pid, 0: not running */
+	int release_r, acquire_r;
+	bool released;	     /* gpukeepd released its devices: it holds none */
+	int stop_r, start_r; /* the service manager's result */
+	const char *busy;    /* this module stays in use */
+	const char *no_load; /* this module does not load */
+	int terminate_r;
+	int nvml_r;	   /* the NVML helper's exit */
+	int write_fail_at; /* the Nth journal write fails (1-based), 0: none */
+	int writes;
+	int sysfs_r;
+	const char *sysfs_fail; /* a path whose write fails with sysfs_r */
+	int spawn_r;		/* other programs (nvidia-smi, dcgmi) */
+};
+
+static inline void fake_log(struct fake *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static inline void fake_log(struct fake *f, const char *fmt, ...)
+{
+	size_t n = strlen(f->log);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f->log + n, sizeof(f->log) - n, fmt, ap);
+	va_end(ap);
+	n = strlen(f->log);
+	snprintf(f->log + n, sizeof(f->log) - n, ";");
+}
+
+static inline int fake_inventory(void *u, int rootfd, struct gk_inventory *ret)
+{
+	struct fake *f = u;
+
+	*ret = (struct gk_inventory){};
+	if (f->modules && modlist_parse_proc(f->modules, &ret->modules, NULL) < 0)
+		return -EBADMSG;
+	if (!f->modules)
+		ret->modules.mods = calloc(1, sizeof(*ret->modules.mods));
+	ret->driver_loaded = f->modules != NULL;
+	ret->modules_known = true;
+	return 0;
+}
+
+static inline int fake_holders(void *u, int rootfd, struct gk_holders **ret)
+{
+	struct fake *f = u;
+	struct gk_holders *h = calloc(1, sizeof(*h));
+	bool there = ++f->scans <= f->holder_scans;
+
+	h->holders = calloc(2, sizeof(*h->holders));
+	if (there) {
+		struct gk_holder *x = &h->holders[h->n++];
+
+		x->pid = 4242;
+		x->comm = strdup("python3");
+		x->state = f->holder_d ? 'D' : 'S';
+		x->unkillable = f->holder_d;
+		if (f->holder_unit) {
+			x->cgroup = strdup("/system.slice/dcgm.service");
+			x->unit = strdup("dcgm.service");
+		}
+	}
+	if (f->daemon && !f->released) {
+		struct gk_holder *x = &h->holders[h->n++];
+
+		x->pid = f->daemon;
+		x->comm = strdup("gpukeepd");
+		x->state = 'S';
+	}
+	*ret = h;
+	return 0;
+}
+
+static inline int fake_terminate(void *u, const pid_t *pids, size_t n, unsigned grace_ms,
+				 gk_countdown_fn countdown, void *cu)
+{
+	struct fake *f = u;
+
+	for (size_t i = 0; i < n; i++)
+		fake_log(f, "kill %d", (int)pids[i]);
+	return f->terminate_r;
+}
+
+static inline int fake_spawn(void *u, char *const argv[], unsigned flags, unsigned timeout_ms)
+{
+	struct fake *f = u;
+	_cleanup_free_ char *cmd = strv_join(argv, " ");
+
+	fake_log(f, "%s", cmd);
+	if (argv[1] && streq(argv[1], "stop"))
+		return f->stop_r;
+	if (argv[1] && streq(argv[1], "start"))
+		return f->start_r;
+	return f->spawn_r;
+}
+
+static inline pid_t fake_daemon_pid(void *u, const char *socket, unsigned timeout_ms)
+{
+	return ((struct fake *)u)->daemon;
+}
+
+static inline int fake_daemon_release(void *u, const char *socket, const char *gpu, bool acquire,
+				      unsigned timeout_ms)
+{
+	struct fake *f = u;
+
+	fake_log(f, "%s %s", acquire ? "acquire" : "release", gpu ? gpu : "all");
+	if ((acquire ? f->acquire_r : f->release_r) < 0)
+		return acquire ? f->acquire_r : f->release_r;
+	f->released = !acquire;
+	return 0;
+}
+
+static inline int fake_daemon_settled(void *u, const char *socket, const char *gpu,
+				      unsigned timeout_ms, unsigned *held, unsigned *wanted)
+{
+	*held = *wanted = gpu ? 1 : 8;
+	return 0;
+}
+
+static inline int fake_sysfs_write(void *u, int rootfd, const char *path, const char *value)
+{
+	struct fake *f = u;
+
+	fake_log(f, "write %s %s", path, value);
+	return f->sysfs_fail && strstr(path, f->sysfs_fail) ? f->sysfs_r : 0;
+}
+
+static inline int fake_mknod(void *u, int rootfd, const struct gk_devnode_list *l)
+{
+	return 0;
+}
+
+static inline int fake_nvml(void *u, enum gk_nvml_job job, const char *file, const char *gpu)
+{
+	struct fake *f = u;
+
+	fake_log(f, "nvml %d %s", (int)job, file);
+	return f->nvml_r;
+}
+
+static inline void fake_sleep(void *u, unsigned ms)
+{
+}
+
+static inline int fake_remove(void *u, const char *name)
+{
+	struct fake *f = u;
+
+	fake_log(f, "remove %s", name);
+	return f->busy && streq(f->busy, name) ? -EBUSY : 0;
+}
+
+static inline int fake_load(void *u, const char *name)
+{
+	struct fake *f = u;
+
+	fake_log(f, "load %s", name);
+	return f->no_load && streq(f->no_load, name) ? -ENOEXEC : 0;
+}
+
+static inline uint64_t fake_now(void *u)
+{
+	return 1000;
+}
+
+static inline int fake_write(void *u, int dirfd, const char *name, const char *text, size_t len)
+{
+	struct fake *f = u;
+
+	if (++f->writes == f->write_fail_at)
+		return -ENOSPC;
+	return write_file_atomic_at(dirfd, name, text, len, 0600);
+}
+
+static inline void fake_say(void *u, const char *line)
+{
+	struct fake *f = u;
+	size_t n = strlen(f->said);
+
+	snprintf(f->said + n, sizeof(f->said) - n, "%s\n", line);
+}
+
+static inline void fake_init(struct fake *f)
+{
+	*f = (struct fake){.modules = FAKE_MODULES, .holder_scans = 2, .daemon = 100, .nvml_r = 3};
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gk-fake-XXXXXX");
+	if (!mkdtemp(f->dir))
+		abort();
+	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	f->mods = (struct gk_modops){
+		.userdata = f, .remove = fake_remove, .load = fake_load, .sleep_ms = fake_sleep};
+	f->ops = (struct gk_node_ops){
+		.userdata = f,
+		.modops = &f->mods,
+		.inventory = fake_inventory,
+		.holders = fake_holders,
+		.terminate = fake_terminate,
+		.spawn = fake_spawn,
+		.daemon_pid = fake_daemon_pid,
+		.daemon_release = fake_daemon_release,
+		.daemon_settled = fake_daemon_settled,
+		.sysfs_write = fake_sysfs_write,
+		.mknod_missing = fake_mknod,
+		.nvml = fake_nvml,
+		.sleep_ms = fake_sleep,
+	};
+	f->eops = (struct gk_engine_ops){
+		.userdata = f, .now_ms = fake_now, .journal_write = fake_write, .say = fake_say};
+}
+
+static inline bool fake_has_file(struct fake *f, const char *name)
+{
+	return faccessat(f->dirfd, name, F_OK, 0) == 0;
+}
+
+static inline void fake_done(struct fake *f)
+{
+	char cmd[128];
+
+	close(f->dirfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		abort();
+}
