@@ -183,8 +183,7 @@ static int run(struct reload_args *a)
 				   "/lib/modules/$(uname -r)): %m");
 		return GK_EXIT_PRECONDITION;
 	}
-	node_ops_real_init(&real, mods, a->o.nvml ? PROCEDURE_NVML_HELPER : NULL, a->state_dir,
-			   a->json);
+	node_ops_real_init(&real, mods, PROCEDURE_HELPER, a->o.nvml, a->state_dir, a->json);
 	a->o.ops = &real.ops;
 	r = reload_run(&a->o, &res);
 	modops_kmod_free(mods);

@@ -33,5 +33,6 @@ int procedure_cli_check_root(const char *verb, const char *root, bool dry_run);
 /* The journal's steps as a JSON array; NULL on -ENOMEM. */
 struct json_object *procedure_cli_steps_json(const struct gk_journal *j);
 
-/* The NVML helper's program: this binary (it hosts the hidden helper verb). */
-#define PROCEDURE_NVML_HELPER "/proc/self/exe"
+/* The helper's program (NVML work, sysfs stores and probes with a deadline): this binary,
+ * which hosts the hidden helper verb. */
+#define PROCEDURE_HELPER "/proc/self/exe"

@@ -280,7 +280,7 @@ GPUKEEP_NVML_TIMEOUT_MS=500 gpukeep reload --json $S >/out/hang.json 2>/out/hang
 check "NVML: baseline saved with NVLinks" grep -q '"nvml"' "$E2E_TMP/nvml/baseline.json"
 check "NVML: the reload killed after the unload" same "$(cat "$E2E_TMP/nvml/crash.rc")" 137
 pcheck nvml "... had saved the settings and recorded 4 NVLinks in its journal" \
-	'j("journal.json")["settings_file"] == "reload.settings.json" and len(j("journal.json")["before"]["nvml"]["nvlinks"]) == 4'
+	'j("journal.json")["kind"] == "reload" and j("journal.json")["record"]["settings_file"] == "reload.settings.json" and len(j("journal.json")["record"]["before"]["nvml"]["nvlinks"]) == 4'
 pcheck nvml "... the test reset compute mode and power limit as a driver unload does" \
 	'j("state.lost.json")["gpus"][0]["compute_mode"] == 0 and j("state.lost.json")["gpus"][0]["power_limit"] == 700000'
 check "NVML: the resumed reload exits 0" same "$(cat "$E2E_TMP/nvml/resume.rc")" 0

@@ -49,6 +49,7 @@ struct fake {
 	int sysfs_r;
 	const char *sysfs_fail; /* a path whose write fails with sysfs_r */
 	int spawn_r;		/* other programs (nvidia-smi, dcgmi) */
+	int probe_r;
 };
 
 static inline void fake_log(struct fake *f, const char *fmt, ...)
@@ -164,6 +165,14 @@ static inline int fake_sysfs_write(void *u, int rootfd, const char *path, const 
 	return f->sysfs_fail && strstr(path, f->sysfs_fail) ? f->sysfs_r : 0;
 }
 
+static inline int fake_probe(void *u, int rootfd, const char *path)
+{
+	struct fake *f = u;
+
+	fake_log(f, "probe %s", path);
+	return f->probe_r;
+}
+
 static inline int fake_mknod(void *u, int rootfd, const struct gk_devnode_list *l)
 {
 	return 0;
@@ -239,6 +248,7 @@ static inline void fake_init(struct fake *f)
 		.daemon_release = fake_daemon_release,
 		.daemon_settled = fake_daemon_settled,
 		.sysfs_write = fake_sysfs_write,
+		.probe = fake_probe,
 		.mknod_missing = fake_mknod,
 		.nvml = fake_nvml,
 		.sleep_ms = fake_sleep,

@@ -274,6 +274,7 @@ static void test_journal_of_another_kind(void **state)
 	assert_int_equal(write_file_atomic_at(f.dirfd, GK_RELOAD_JOURNAL, j, strlen(j), 0600), 0);
 	assert_int_equal(reload(true, false, &r), GK_EXIT_PRECONDITION);
 	expect_in(r.run.error, "(reload.journal in the state directory");
+	expect_in(r.run.error, "cannot be resumed by this gpukeep");
 	expect_in(r.run.error, "written by a newer gpukeep (journal format 9");
 	expect_in(r.run.error, "nothing was changed");
 	assert_string_equal(f.log, "");

@@ -20,6 +20,8 @@
 #include "time-util.h"
 
 #define JOURNAL_MAX_SIZE (8 * 1024 * 1024)
+/* a journal that parses but does not decode: the message says what to do about each */
+#define NOT_RESUMABLE (-EPROTO)
 
 struct gk_engine {
 	const struct gk_procedure *p;
@@ -170,7 +172,7 @@ static int journal_read(struct gk_engine *e, const char *file, const char *kind,
 		return r;
 	r = journal_from_json(o, kind, names, ret, ret_error);
 	json_object_put(o);
-	return r;
+	return r == -EBADMSG ? NOT_RESUMABLE : r;
 }
 
 static char **step_names(const struct gk_procedure *p)
@@ -186,13 +188,18 @@ static int refuse_journal(struct gk_engine *e, const char *file, const char *kin
 			  const char *why)
 {
 	if (r == -EBADMSG)
-		return engine_verdict(
-			e, GK_EXIT_PRECONDITION,
-			"the journal of an earlier %s (%s in the state directory %s) is corrupt or "
-			"not one this gpukeep can resume: %s; nothing was changed: finish it with "
-			"the gpukeep that wrote it, or inspect it and remove it once the node is "
-			"known to be good",
-			kind, file, e->o->state_dir, strna(why));
+		return engine_verdict(e, GK_EXIT_PRECONDITION,
+				      "the journal of an earlier %s (%s in the state directory) is "
+				      "corrupt: %s; nothing was changed: inspect it, and remove it "
+				      "once the node is known to be good",
+				      kind, file, strna(why));
+	if (r == NOT_RESUMABLE)
+		return engine_verdict(e, GK_EXIT_PRECONDITION,
+				      "the journal of an earlier %s (%s in the state directory %s) "
+				      "cannot be resumed by this gpukeep: %s; nothing was changed: "
+				      "finish it with the gpukeep that wrote it, or inspect it and "
+				      "remove it once the node is known to be good",
+				      kind, file, e->o->state_dir, strna(why));
 	return engine_verdict(e, GK_EXIT_PRECONDITION, "cannot read the journal %s/%s: %s",
 			      e->o->state_dir, file, strerror(-r));
 }
@@ -294,7 +301,9 @@ static int open_journal(struct gk_engine *e)
 	if (r < 0) {
 		journal_done(&old);
 		fresh_journal(e);
-		return r == -ENOMEM ? r : refuse_journal(e, e->p->journal, e->p->kind, r, error);
+		return r == -ENOMEM ? r
+				    : refuse_journal(e, e->p->journal, e->p->kind, NOT_RESUMABLE,
+						     error);
 	}
 	e->j->started = old.started;
 	e->j->runs = old.runs + 1;

@@ -2,7 +2,6 @@
 /* The real effects of the procedures. gpukeepd is asked, never killed: killing it would also
  * lose its desired persistence mode per GPU, which it re-applies when asked to re-acquire. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +10,6 @@
 #include <unistd.h>
 
 #include "daemon/client.h"
-#include "fileio.h"
 #include "macro.h"
 #include "node/nodeset.h"
 #include "procedure/node-ops.h"
@@ -96,21 +94,33 @@ static int real_daemon_settled(void *userdata, const char *socket, const char *g
 	return client_wait_settled(socket, gpu, (int)timeout_ms, ret_held, ret_wanted);
 }
 
+#define SYSFS_TIMEOUT_MS 30000 /* an unbind waits for the driver's remove */
+
+/* A path under the root for the helper, which runs in our root: "/" outside a dry run. */
+static int helper_sys(struct gk_node_ops_real *x, const char *path, const char *value)
+{
+	_cleanup_free_ char **argv = NULL;
+	int r;
+
+	r = helper_sys_argv(x->helper, path, value, &argv);
+	if (r < 0)
+		return r;
+	r = spawn_wait_timeout(argv, SPAWN_QUIET, SYSFS_TIMEOUT_MS);
+	if (r >= HELPER_ERRNO_BASE && r < 128)
+		return -(r - HELPER_ERRNO_BASE);
+	return r > 0 ? -EIO : r;
+}
+
 static int real_sysfs_write(void *userdata, int rootfd, const char *path, const char *value)
 {
-	_cleanup_close_ int fd = -EBADF;
-	size_t n = strlen(value);
-	ssize_t k;
+	(void)rootfd;
+	return helper_sys(userdata, path, value);
+}
 
-	(void)userdata;
-	fd = openat(rootfd, root_rel(path), O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	/* a sysfs store takes the whole value in one write, or fails as a whole */
-	k = write(fd, value, n);
-	if (k < 0)
-		return -errno;
-	return (size_t)k == n ? 0 : -EIO;
+static int real_probe(void *userdata, int rootfd, const char *path)
+{
+	(void)rootfd;
+	return helper_sys(userdata, path, NULL);
 }
 
 static int real_mknod_missing(void *userdata, int rootfd, const struct gk_devnode_list *l)
@@ -142,12 +152,12 @@ static int real_nvml(void *userdata, enum gk_nvml_job job, const char *file, con
 	_cleanup_free_ char **argv = NULL;
 	int r;
 
-	if (!x->nvml_helper)
+	if (!x->nvml)
 		return 3; /* as the helper says when NVML is not available */
 	path = strdup_printf("%s/%s", x->state_dir, file);
 	if (!path)
 		return -ENOMEM;
-	r = nvml_helper_argv(x->nvml_helper, job, path, gpu, &argv);
+	r = nvml_helper_argv(x->helper, job, path, gpu, &argv);
 	if (r < 0)
 		return r;
 	/* only the restore's report is for people */
@@ -165,7 +175,7 @@ static void real_sleep(void *userdata, unsigned ms)
 }
 
 void node_ops_real_init(struct gk_node_ops_real *r, const struct gk_modops *modops,
-			const char *nvml_helper, const char *state_dir, bool quiet_stdout)
+			const char *helper, bool nvml, const char *state_dir, bool quiet_stdout)
 {
 	*r = (struct gk_node_ops_real){
 		.ops =
@@ -180,11 +190,13 @@ void node_ops_real_init(struct gk_node_ops_real *r, const struct gk_modops *modo
 				.daemon_release = real_daemon_release,
 				.daemon_settled = real_daemon_settled,
 				.sysfs_write = real_sysfs_write,
+				.probe = real_probe,
 				.mknod_missing = real_mknod_missing,
 				.nvml = real_nvml,
 				.sleep_ms = real_sleep,
 			},
-		.nvml_helper = nvml_helper,
+		.helper = helper,
+		.nvml = nvml,
 		.state_dir = state_dir,
 		.quiet_stdout = quiet_stdout,
 	};

@@ -53,9 +53,12 @@ struct gk_node_ops {
 	int (*daemon_settled)(void *userdata, const char *socket, const char *gpu,
 			      unsigned timeout_ms, unsigned *ret_held, unsigned *ret_wanted);
 
-	/* Writes @value to <root>/@path (a sysfs attribute: unbind, bind, reset, remove, rescan).
-	 * 0 or -errno. */
+	/* Writes @value to <root>/@path (a sysfs attribute: unbind, bind, reset, remove, rescan),
+	 * with a deadline (a store can block in the kernel). 0, -ETIMEDOUT, -errno. */
 	int (*sysfs_write)(void *userdata, int rootfd, const char *path, const char *value);
+	/* Opens device node <root>/@path and closes it, with a deadline: 0, -EIO (the GPU fell off
+	 * the bus), -ETIMEDOUT (the open hangs), -errno. */
+	int (*probe)(void *userdata, int rootfd, const char *path);
 	/* Creates the missing nodes of @l (devnodes_create_missing()). How many, or -errno. */
 	int (*mknod_missing)(void *userdata, int rootfd, const struct gk_devnode_list *l);
 
@@ -71,11 +74,12 @@ struct gk_node_ops {
 
 struct gk_node_ops_real {
 	struct gk_node_ops ops;
-	const char *nvml_helper; /* the program hosting nvml_helper_main(), NULL: no NVML */
+	const char *helper;	 /* the program hosting nvml_helper_main() */
+	bool nvml;		 /* NVML jobs may run (else they answer "not available") */
 	const char *state_dir;	 /* where the helper's files go */
 	bool quiet_stdout;	 /* our stdout carries a JSON report: helpers print to stderr */
 };
 
 /* Fills @r with the real operations around @modops (may be NULL for a dry run). */
 void node_ops_real_init(struct gk_node_ops_real *r, const struct gk_modops *modops,
-			const char *nvml_helper, const char *state_dir, bool quiet_stdout);
+			const char *helper, bool nvml, const char *state_dir, bool quiet_stdout);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "baseline/baseline.h"
 #include "baseline/nvml-baseline.h"
@@ -41,6 +42,21 @@ int nvml_helper_argv(const char *exe, enum gk_nvml_job job, const char *file, co
 	return 0;
 }
 
+int helper_sys_argv(const char *exe, const char *path, const char *value, char ***ret)
+{
+	char **argv = calloc(6, sizeof(char *));
+
+	if (!argv)
+		return -ENOMEM;
+	argv[0] = (char *)exe;
+	argv[1] = (char *)GK_NVML_HELPER_VERB;
+	argv[2] = value ? "write" : "probe";
+	argv[3] = (char *)path;
+	argv[4] = (char *)value;
+	*ret = argv;
+	return 0;
+}
+
 static int write_json(const char *file, struct json_object *o)
 {
 	const char *text = o ? json_object_to_json_string_ext(
@@ -60,8 +76,11 @@ static int do_nvlinks(const char *file)
 	int r;
 
 	r = nvml_baseline_scan(NULL, 0, &b);
-	if (r < 0 || !b)
+	if (r < 0 || !b || !b->available) {
+		/* no record beats a record of "NVML was not there": validation compares it */
+		nvml_baseline_free(b);
 		return r == -ENOMEM ? GK_EXIT_FAILED : GK_EXIT_PRECONDITION;
+	}
 	o = nvml_baseline_to_json(b);
 	r = write_json(file, o);
 	json_object_put(o);
@@ -152,10 +171,43 @@ static int do_restore(const char *file, const char *gpu)
 	return rep.n_failed > 0 ? GK_EXIT_FAILED : GK_EXIT_OK;
 }
 
+/* A sysfs store can block in the kernel (a driver's remove waiting on its users): it runs here,
+ * in a process the caller kills at its deadline. */
+static int do_write(const char *path, const char *value)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	ssize_t k;
+
+	if (fd < 0)
+		return HELPER_ERRNO_BASE + errno;
+	k = write(fd, value, strlen(value));
+	if (k < 0)
+		return HELPER_ERRNO_BASE + errno;
+	return (size_t)k == strlen(value) ? 0 : HELPER_ERRNO_BASE + EIO;
+}
+
+/* Opens a device node and closes it: a GPU that fell off the bus fails with EIO; an open that
+ * hangs is killed at the caller's deadline. */
+static int do_probe(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return HELPER_ERRNO_BASE + errno;
+	close(fd);
+	return 0;
+}
+
 int nvml_helper_main(int argc, char **argv)
 {
+	if (argc == 4 && streq(argv[1], "write"))
+		return do_write(argv[2], argv[3]);
+	if (argc == 3 && streq(argv[1], "probe"))
+		return do_probe(argv[2]);
 	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: %s nvlinks|save|restore FILE [GPU]\n", argv[0]);
+		fprintf(stderr, "usage: %s nvlinks|save|restore FILE [GPU] | write PATH VALUE | "
+				"probe DEVICE\n",
+			argv[0]);
 		return GK_EXIT_USAGE;
 	}
 	if (streq(argv[1], job_names[GK_NVML_NVLINKS]))

@@ -22,5 +22,13 @@
 int nvml_helper_argv(const char *exe, enum gk_nvml_job job, const char *file, const char *gpu,
 		     char ***ret);
 
+/* The other jobs: "write PATH VALUE" (a sysfs store) and "probe DEVICE" (open and close); their
+ * exit is 0, or HELPER_ERRNO_BASE + errno. */
+#define HELPER_ERRNO_BASE 10
+
+/* {exe, GK_NVML_HELPER_VERB, "write", path, value, NULL} or {..., "probe", path, NULL} (@value
+ * NULL). Returns 0 and a malloc()ed array of borrowed strings, or -ENOMEM. */
+int helper_sys_argv(const char *exe, const char *path, const char *value, char ***ret);
+
 /* The helper's main(): argv[0] is GK_NVML_HELPER_VERB. NVML comes from $GPUKEEP_NVML. */
 int nvml_helper_main(int argc, char **argv);

@@ -11,6 +11,7 @@
 #include "core/gk-exit.h"
 #include "macro.h"
 #include "procedure/reload-steps.h"
+#include "procedure/stop.h"
 #include "string-util.h"
 
 #define DAEMON_SETTLE_MS 60000
@@ -46,7 +47,7 @@ static char *what_holds(struct gk_engine *e, const char *name)
 	strv_free(m.holders);
 	c->holders = holders_free(c->holders);
 	if (reload_observe(e, true) == 0)
-		procs = reload_describe_holders(c->holders, 0);
+		procs = stop_describe(c->holders, 0);
 	return strdup_printf("refcnt %d, held by modules: %s; processes: %s", m.refcnt,
 			     mods && *mods ? mods : "none", strna(procs));
 }

@@ -14,13 +14,12 @@
 #include "macro.h"
 #include "node/holders-stop.h"
 #include "procedure/reload-steps.h"
+#include "procedure/stop.h"
 #include "spawn-util.h"
 #include "string-util.h"
 
-#define DAEMON_TIMEOUT_MS  30000  /* releasing is quick; re-acquiring opens every GPU */
-#define COMMAND_TIMEOUT_MS 120000 /* systemctl stop waits for TimeoutStopSec (90 s default) */
-#define STOP_ROUNDS	   3
-#define MAX_NAMED	   8
+#define DAEMON_TIMEOUT_MS STOP_DAEMON_TIMEOUT_MS
+#define STOP_ROUNDS	  3
 
 void reload_forget(struct reload_ctx *c)
 {
@@ -54,54 +53,6 @@ int reload_observe(struct gk_engine *e, bool holders)
 	return 0;
 }
 
-char *reload_describe_holders(const struct gk_holders *h, pid_t daemon)
-{
-	_cleanup_strv_free_ char **stop = NULL;
-	_cleanup_free_ char *s = NULL;
-	struct gk_holders others = {.holders = calloc(h->n + 1, sizeof(*h->holders))};
-	size_t n;
-
-	if (!others.holders)
-		return NULL;
-	for (size_t i = 0; i < h->n; i++)
-		if (holder_stop_how(&h->holders[i], daemon) != GK_STOP_DAEMON)
-			others.holders[others.n++] = h->holders[i];
-	n = holders_stop_list(&others, &stop) < 0 ? SIZE_MAX : strv_length(stop);
-	free(others.holders);
-	if (n == SIZE_MAX)
-		return NULL;
-	if (n == 0)
-		return strdup("nothing");
-	for (size_t i = MAX_NAMED; i < n; i++) {
-		free(stop[i]);
-		stop[i] = NULL;
-	}
-	s = strv_join(stop, ", ");
-	if (!s || n <= MAX_NAMED)
-		return TAKE_PTR(s);
-	return strdup_printf("%s and %zu more (see 'gpukeep holders')", s, n - MAX_NAMED);
-}
-
-int reload_command(struct reload_ctx *c, char *const argv[], char **ret_why)
-{
-	_cleanup_free_ char *cmd = strv_join(argv, " ");
-	int r;
-
-	r = c->ops->spawn(c->ops->userdata, argv, 0, COMMAND_TIMEOUT_MS);
-	if (r == 0)
-		return 0;
-	if (r == -ETIMEDOUT)
-		*ret_why = strdup_printf("'%s' did not finish within its deadline of %d s and was "
-					 "killed; see why it hangs (journalctl, the runtime's "
-					 "logs)",
-					 strna(cmd), COMMAND_TIMEOUT_MS / 1000);
-	else if (r < 0)
-		*ret_why = strdup_printf("cannot run '%s': %s", strna(cmd), strerror(-r));
-	else
-		*ret_why = strdup_printf("'%s' failed (exit %d)", strna(cmd), r);
-	return r < 0 ? r : -EIO;
-}
-
 #define NO_DRIVER                                                                                  \
 	"the nvidia module is not loaded: nothing to reload (load it with 'modprobe nvidia')"
 
@@ -113,7 +64,7 @@ static int refuse(struct gk_engine *e, const struct gk_reload_plan *p, const str
 		return 0;
 	if (p->refusal == GK_REFUSE_NO_DRIVER)
 		return engine_verdict(e, GK_EXIT_PRECONDITION, NO_DRIVER);
-	who = reload_describe_holders(h, p->daemon_pid);
+	who = stop_describe(h, p->daemon_pid);
 	if (p->refusal == GK_REFUSE_UNKILLABLE)
 		return engine_verdict(
 			e, GK_EXIT_PRECONDITION,
@@ -280,7 +231,7 @@ int step_stop_check(struct gk_engine *e, char **ret_plan)
 		return r;
 	units = strv_join(p.units, ", ");
 	containers = strv_join(p.containers, ", ");
-	procs = reload_describe_holders(c->holders, p.daemon_pid);
+	procs = stop_describe(c->holders, p.daemon_pid);
 	*ret_plan = strdup_printf(
 		"stop: gpukeepd %s; units to stop and start again: %s; containers to stop: %s; "
 		"processes to stop (SIGTERM, %u s grace, SIGKILL): %zu%s%s",
@@ -290,53 +241,6 @@ int step_stop_check(struct gk_engine *e, char **ret_plan)
 		c->o->grace_ms / 1000, p.n_pids, p.n_pids ? ": " : "",
 		p.n_pids ? strna(procs) : "");
 	reload_plan_done(&p);
-	return 0;
-}
-
-static void countdown(unsigned left, size_t alive, void *userdata)
-{
-	engine_say(userdata, "  waiting for %zu process(es) to exit: SIGKILL in %u s", alive, left);
-}
-
-/* Records @what in @l and the journal before acting on it: a crash after the stop still
- * starts it again. 0 or the exit code. */
-static int record_then(struct gk_engine *e, char ***l, const char *what)
-{
-	if (!strv_contains(*l, what) && strv_extend(l, what) < 0)
-		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
-	return engine_sync(e);
-}
-
-static int stop_services(struct gk_engine *e, const struct gk_reload_plan *p)
-{
-	struct reload_ctx *c = reload_ctx(e);
-	int r;
-
-	for (char **u = p->units; *u; u++) {
-		_cleanup_free_ char *why = NULL;
-		char *argv[] = {(char *)c->o->systemctl, "stop", *u, NULL};
-
-		r = record_then(e, &c->rec.units, *u);
-		if (r == 0 && reload_command(c, argv, &why) < 0)
-			r = engine_verdict(e, GK_EXIT_FAILED, "cannot stop %s: %s", *u, strna(why));
-		if (r != 0)
-			return r;
-	}
-	for (char **x = p->containers; *x; x++) {
-		_cleanup_free_ char *why = NULL, *runtime = strdup(*x);
-		char *id = runtime ? strchr(runtime, ' ') : NULL;
-		char *argv[] = {runtime, "stop", id ? id + 1 : NULL, NULL};
-
-		if (!id)
-			return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
-		*id = 0;
-		r = record_then(e, &c->rec.containers, *x);
-		if (r == 0 && reload_command(c, argv, &why) < 0)
-			r = engine_verdict(e, GK_EXIT_FAILED, "cannot stop container %s: %s",
-					   id + 1, strna(why));
-		if (r != 0)
-			return r;
-	}
 	return 0;
 }
 
@@ -362,9 +266,19 @@ static int release_daemon(struct gk_engine *e)
 	return 0;
 }
 
+static struct gk_stopper stopper(struct reload_ctx *c)
+{
+	return (struct gk_stopper){.ops = c->ops,
+				   .systemctl = c->o->systemctl,
+				   .grace_ms = c->o->grace_ms,
+				   .units = &c->rec.units,
+				   .containers = &c->rec.containers};
+}
+
 static int stop_round(struct gk_engine *e, unsigned round, size_t counts[3])
 {
 	struct reload_ctx *c = reload_ctx(e);
+	struct gk_stopper s = stopper(c);
 	struct gk_reload_plan p = {};
 	int r;
 
@@ -378,14 +292,7 @@ static int stop_round(struct gk_engine *e, unsigned round, size_t counts[3])
 		r = engine_verdict(e, GK_EXIT_FAILED,
 				   "a GPU holder went into uninterruptible sleep");
 	if (r == 0)
-		r = stop_services(e, &p);
-	if (r == 0 && p.n_pids > 0) {
-		int k = c->ops->terminate(c->ops->userdata, p.pids, p.n_pids, c->o->grace_ms,
-					  countdown, e);
-		if (k < 0)
-			r = engine_verdict(e, GK_EXIT_FAILED, "cannot signal the GPU holders: %s",
-					   strerror(-k));
-	}
+		r = stop_plan(e, &s, &p);
 	counts[0] += strv_length(p.units);
 	counts[1] += p.n_pids;
 	counts[2] += strv_length(p.containers);
@@ -415,7 +322,7 @@ int step_stop(struct gk_engine *e, char **ret_detail)
 	if (r != 0)
 		return r;
 	if (c->holders->n > 0) {
-		who = reload_describe_holders(c->holders, 0);
+		who = stop_describe(c->holders, 0);
 		return engine_verdict(e, GK_EXIT_FAILED,
 				      "the GPUs are still held after %d rounds of stopping their "
 				      "users: %s",
@@ -434,6 +341,7 @@ int step_stop_undo(struct gk_engine *e, char **ret_failed)
 {
 	struct reload_ctx *c = reload_ctx(e);
 	_cleanup_strv_free_ char **failed = calloc(1, sizeof(char *));
+	struct gk_stopper s;
 
 	if (!failed)
 		return -ENOMEM;
@@ -448,13 +356,9 @@ int step_stop_undo(struct gk_engine *e, char **ret_failed)
 		if (r >= 0)
 			c->rec.daemon_released = false;
 	}
-	for (char **u = c->rec.units; *u; u++) {
-		_cleanup_free_ char *why = NULL;
-		char *argv[] = {(char *)c->o->systemctl, "start", *u, NULL};
-
-		if (reload_command(c, argv, &why) < 0 && strv_extend(&failed, why ? why : *u) < 0)
-			return -ENOMEM;
-	}
+	s = stopper(c);
+	if (stop_start_units(&s, &failed) < 0)
+		return -ENOMEM;
 	if (!*failed)
 		return 0;
 	*ret_failed = strv_join(failed, ", ");

@@ -45,11 +45,6 @@ struct reload_ctx *reload_ctx(struct gk_engine *e);
 /* Reads the node (inventory, holders, gpukeepd) unless this step did. 0 or the exit code. */
 int reload_observe(struct gk_engine *e, bool holders);
 void reload_forget(struct reload_ctx *c);
-/* What to stop, for messages: "pid 12 (python3), systemctl stop x.service, ... and N more";
- * @daemon is left out. malloc()ed, NULL on -ENOMEM. */
-char *reload_describe_holders(const struct gk_holders *h, pid_t daemon);
-/* Runs @argv through the ops with the command deadline; a deadline passed is named. */
-int reload_command(struct reload_ctx *c, char *const argv[], char **ret_why);
 
 int step_lock_check(struct gk_engine *e, char **ret_plan);
 int step_lock(struct gk_engine *e, char **ret_detail);
