@@ -23,7 +23,8 @@ static const struct verb verbs[] = {
 	{"holders", verb_holders, "processes holding NVIDIA device files, and what to stop"},
 	{"baseline", verb_baseline, "save the node's expected configuration"},
 	{"validate", verb_validate, "check the node against its baseline"},
-	{"reload", verb_reload, "reload the NVIDIA driver safely, without a reboot"},
+	{"reset", verb_reset, "reset GPUs one by one, the others untouched (ladder rung 1)"},
+	{"reload", verb_reload, "reload the NVIDIA driver safely, without a reboot (rung 2)"},
 	{"settings", verb_settings, "save and restore per-GPU settings a reload loses (NVML)"},
 };
 

@@ -8,5 +8,6 @@ int verb_baseline(int argc, char **argv);
 int verb_validate(int argc, char **argv);
 int verb_pm(int argc, char **argv);
 int verb_status(int argc, char **argv);
+int verb_reset(int argc, char **argv);
 int verb_reload(int argc, char **argv);
 int verb_settings(int argc, char **argv);

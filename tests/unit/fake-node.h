@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "node/pci.h"
 #include "procedure/engine.h"
 #include "procedure/node-ops.h"
 #include "string-util.h"
@@ -49,6 +50,9 @@ struct fake {
 	int sysfs_r;
 	const char *sysfs_fail; /* a path whose write fails with sysfs_r */
 	int spawn_r;		/* other programs (nvidia-smi, dcgmi) */
+	unsigned n_gpus;	/* GPUs 0000:0N:00.0, minor N-1, device id gpu_device */
+	unsigned gpu_device;
+	int holder_gpu; /* the holder's GPU (its /dev/nvidiaN), -1: nvidiactl only */
 	int probe_r;
 };
 
@@ -77,6 +81,19 @@ static inline int fake_inventory(void *u, int rootfd, struct gk_inventory *ret)
 		ret->modules.mods = calloc(1, sizeof(*ret->modules.mods));
 	ret->driver_loaded = f->modules != NULL;
 	ret->modules_known = true;
+	ret->gpus = calloc(f->n_gpus + 1, sizeof(*ret->gpus));
+	for (unsigned i = 0; i < f->n_gpus; i++) {
+		struct gk_gpu *g = &ret->gpus[ret->n_gpus++];
+
+		snprintf(g->pci.name, sizeof(g->pci.name), "0000:%02x:00.0", i + 1);
+		(void)pci_addr_parse(g->pci.name, false, &g->pci.addr);
+		g->pci.vendor = 0x10de;
+		g->pci.device = f->gpu_device;
+		g->pci.driver = strdup("nvidia");
+		g->has_info = true;
+		g->info.minor = (int)i;
+		g->info.uuid = strdup_printf("GPU-%08x-0000-4000-8000-000000000000", i);
+	}
 	return 0;
 }
 
@@ -92,6 +109,11 @@ static inline int fake_holders(void *u, int rootfd, struct gk_holders **ret)
 
 		x->pid = 4242;
 		x->comm = strdup("python3");
+		if (f->holder_gpu >= 0) {
+			x->devices = calloc(1, sizeof(*x->devices));
+			x->devices[0].path = strdup_printf("/dev/nvidia%d", f->holder_gpu);
+			x->n_devices = 1;
+		}
 		x->state = f->holder_d ? 'D' : 'S';
 		x->unkillable = f->holder_d;
 		if (f->holder_unit) {
@@ -104,6 +126,9 @@ static inline int fake_holders(void *u, int rootfd, struct gk_holders **ret)
 
 		x->pid = f->daemon;
 		x->comm = strdup("gpukeepd");
+		x->devices = calloc(f->n_gpus + 1, sizeof(*x->devices));
+		for (unsigned i = 0; i < f->n_gpus; i++)
+			x->devices[x->n_devices++].path = strdup_printf("/dev/nvidia%u", i);
 		x->state = 'S';
 	}
 	*ret = h;
@@ -230,7 +255,12 @@ static inline void fake_say(void *u, const char *line)
 
 static inline void fake_init(struct fake *f)
 {
-	*f = (struct fake){.modules = FAKE_MODULES, .holder_scans = 2, .daemon = 100, .nvml_r = 3};
+	*f = (struct fake){.modules = FAKE_MODULES,
+			   .holder_scans = 2,
+			   .daemon = 100,
+			   .nvml_r = 3,
+			   .gpu_device = 0x2330,
+			   .holder_gpu = -1};
 	snprintf(f->dir, sizeof(f->dir), "/tmp/gk-fake-XXXXXX");
 	if (!mkdtemp(f->dir))
 		abort();
@@ -255,6 +285,22 @@ static inline void fake_init(struct fake *f)
 	};
 	f->eops = (struct gk_engine_ops){
 		.userdata = f, .now_ms = fake_now, .journal_write = fake_write, .say = fake_say};
+}
+
+/* sys/bus/pci/devices/<pci>/{driver,remove} for @n GPUs under the fake root. */
+static inline void fake_gpus(struct fake *f, unsigned n)
+{
+	char cmd[256];
+
+	f->n_gpus = n;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "mkdir -p '%s/sys/bus/pci/devices/0000:%02x:00.0/driver' && touch "
+			 "'%s/sys/bus/pci/devices/0000:%02x:00.0/remove'",
+			 f->dir, i + 1, f->dir, i + 1);
+		if (system(cmd) != 0)
+			abort();
+	}
 }
 
 static inline bool fake_has_file(struct fake *f, const char *name)

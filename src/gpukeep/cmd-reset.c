@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* gpukeep reset: the per-GPU reset, rung 1 of the remediation ladder (see reset.c for the
+ * steps). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/gk-exit.h"
+#include "daemon/protocol.h"
+#include "log.h"
+#include "nvml-cli.h"
+#include "output.h"
+#include "parse-util.h"
+#include "procedure-cli.h"
+#include "procedure/reset.h"
+#include "string-util.h"
+#include "verbs.h"
+
+#define MAX_GPUS 64
+
+static void reset_help(void)
+{
+	printf("usage: gpukeep reset [-i GPU]... [--kill] [--dry-run] [--json] [--baseline FILE]\n"
+	       "                     [--grace SECONDS] [--state-dir DIR] [--socket PATH]\n"
+	       "                     [--systemctl CMD] [--nvidia-smi CMD] [--root DIR]\n\n"
+	       "Resets GPUs one by one without touching the others (rung 1 of the remediation\n"
+	       "ladder; rung 2 is 'gpukeep reload'), in numbered, timed steps:\n");
+	for (size_t i = 0; i < reset_procedure.n_steps; i++)
+		printf("  %zu %s\n", i + 1, reset_procedure.steps[i].help);
+	printf("Processes on other GPUs keep running. A reset and a reload never overlap (one\n"
+	       "node lock); a reset killed at any step is finished by the next 'gpukeep reset'\n"
+	       "(the GPUs given are then those of the journal), and a reload refuses to start\n"
+	       "until it is.\n\n"
+	       "  -i, --id GPU       a GPU to reset: index, minor:N, PCI address or UUID, as 'pm "
+	       "-i';\n"
+	       "                     repeatable (default: every GPU)\n"
+	       "  --kill             stop the processes and services that hold those GPUs\n"
+	       "  --dry-run          print the plan (or the pending resume), change nothing\n"
+	       "  --json             print the report as JSON (progress goes to stderr)\n"
+	       "  --baseline FILE    validate those GPUs against FILE, not their state before\n"
+	       "  --grace SECONDS    between SIGTERM and SIGKILL (default 30)\n"
+	       "  --state-dir DIR    journal and lock (default " DEFAULT_STATE_DIR ")\n"
+	       "  --socket PATH      gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
+	       "  --systemctl CMD    the service manager command (default systemctl)\n"
+	       "  --nvidia-smi CMD   resets with 'CMD -r -i BDF' (default nvidia-smi; when it is\n"
+	       "                     not installed, the kernel's function reset)\n"
+	       "  --root DIR         read /sys, /proc and /dev under DIR (default /); only with\n"
+	       "                     --dry-run: a reset acts on this machine's devices\n"
+	       "  --nvml PATH        NVML library for settings and NVLinks (default "
+	       "$GPUKEEP_NVML,\n"
+	       "                     then libnvidia-ml.so.1; 'none': no NVML)\n\n"
+	       "Every command and every call to gpukeepd has a deadline; one passed is named.\n"
+	       "exit codes: 0 reset and valid; 1 failed before the reset, rolled back; 2 usage;\n"
+	       "3 refused, nothing changed (a D-state holder: next rung reboot); 4 a GPU did not\n"
+	       "come back: next_rung \"reload\"\n");
+}
+
+struct reset_args {
+	struct gk_reset_opts o;
+	struct gk_gpusel sels[MAX_GPUS];
+	const char *texts[MAX_GPUS + 1];
+	const char *state_dir;
+	bool json;
+};
+
+static int parse_gpu(struct reset_args *a, const char *s)
+{
+	if (a->o.n_gpus >= MAX_GPUS)
+		return usage_error("reset", "at most %d -i options", MAX_GPUS);
+	if (gpusel_parse(s, &a->sels[a->o.n_gpus]) < 0)
+		return usage_error("reset",
+				   "-i needs an index, minor:N, a PCI address or a UUID, not '%s'",
+				   s);
+	a->texts[a->o.n_gpus++] = s;
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, struct reset_args *a)
+{
+	static const struct option opts[] = {
+		{"id", required_argument, NULL, 'i'},
+		{"kill", no_argument, NULL, 'k'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},
+		{"baseline", required_argument, NULL, 'b'},
+		{"grace", required_argument, NULL, 'g'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"socket", required_argument, NULL, 'S'},
+		{"systemctl", required_argument, NULL, 'C'},
+		{"nvidia-smi", required_argument, NULL, 'N'},
+		{"root", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	unsigned v;
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "hi:knjb:g:s:S:C:N:r:", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'i':
+			r = parse_gpu(a, optarg);
+			if (r >= 0)
+				return r;
+			break;
+		case 'k':
+			a->o.kill = true;
+			break;
+		case 'n':
+			a->o.engine.dry_run = true;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'b':
+			a->o.baseline_path = optarg;
+			break;
+		case 'g':
+			if (safe_atou_base(optarg, 10, &v) < 0 || v > 3600)
+				return usage_error(
+					"reset", "--grace needs 0..3600 seconds, not '%s'", optarg);
+			a->o.grace_ms = v * 1000;
+			break;
+		case 's':
+			a->state_dir = optarg;
+			break;
+		case 'S':
+			a->o.socket = optarg;
+			break;
+		case 'C':
+			a->o.systemctl = optarg;
+			break;
+		case 'N':
+			a->o.nvidia_smi = optarg;
+			break;
+		case 'r':
+			a->o.root = optarg;
+			break;
+		case 'h':
+			reset_help();
+			return GK_EXIT_OK;
+		default:
+			return usage_error("reset", "invalid option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("reset", "unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+static struct json_object *gpus_json(const struct gk_reset_result *r)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a && i < r->n_gpus; i++) {
+		struct json_object *g = json_object_new_object();
+
+		if (!g || json_object_array_add(a, g) < 0) {
+			json_object_put(g);
+			json_object_put(a);
+			return NULL;
+		}
+		json_object_object_add(g, "pci", json_object_new_string(r->gpus[i].pci));
+		json_object_object_add(
+			g, "method",
+			r->gpus[i].method[0] ? json_object_new_string(r->gpus[i].method) : NULL);
+		json_object_object_add(g, "back", json_object_new_boolean(r->gpus[i].back));
+	}
+	return a;
+}
+
+static struct json_object *report_json(const struct gk_reset_result *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "schema", json_object_new_string("gpukeep.reset"));
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "exit", json_object_new_int(r->run.exit));
+	json_object_object_add(o, "resumed", json_object_new_boolean(r->run.resumed));
+	json_object_object_add(o, "error",
+			       r->run.error ? json_object_new_string(r->run.error) : NULL);
+	json_object_object_add(o, "next_rung",
+			       json_object_new_string(reset_rung_to_string(r->next_rung)));
+	json_object_object_add(o, "gpus", gpus_json(r));
+	json_object_object_add(o, "steps", procedure_cli_steps_json(&r->run.journal));
+	json_object_object_add(o, "differences", differences_to_json(&r->differences));
+	return o;
+}
+
+static int run(struct reset_args *a)
+{
+	struct gk_reset_result res;
+	struct gk_node_ops_real real;
+	int r;
+
+	node_ops_real_init(&real, NULL, PROCEDURE_HELPER, a->o.nvml, a->state_dir, a->json);
+	a->o.ops = &real.ops;
+	r = reset_run(&a->o, &res);
+	if (r < 0) {
+		log_error_errno(r, "reset: %m");
+		return GK_EXIT_NEEDS_PERSON;
+	}
+	if (a->json) {
+		struct json_object *o = report_json(&res);
+
+		if (!o || output_json(o) < 0)
+			log_error("cannot write the report");
+		json_object_put(o);
+	} else if (res.run.exit != GK_EXIT_OK)
+		printf("reset %s: %s\n",
+		       res.run.exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
+		       res.run.error ? res.run.error : "unknown error");
+	else if (!a->o.engine.dry_run)
+		printf("reset: done%s\n",
+		       res.run.resumed ? " (finished an interrupted reset)" : "");
+	r = res.run.exit;
+	reset_result_done(&res);
+	return r;
+}
+
+int verb_reset(int argc, char **argv)
+{
+	struct procedure_cli cli;
+	struct reset_args a = {
+		.o = {.root = "/",
+		      .socket = GK_SOCKET_PATH,
+		      .systemctl = "systemctl",
+		      .nvidia_smi = "nvidia-smi",
+		      .grace_ms = 30000},
+		.state_dir = DEFAULT_STATE_DIR,
+	};
+	int r;
+
+	r = nvml_cli_take_option_env("reset", &argc, argv);
+	if (r >= 0)
+		return r;
+	r = parse_args(argc, argv, &a);
+	if (r >= 0)
+		return r;
+	r = procedure_cli_check_root("reset", a.o.root, a.o.engine.dry_run);
+	if (r >= 0)
+		return r;
+	a.o.gpus = a.sels;
+	a.o.gpu_texts = a.texts;
+	a.o.nvml = nvml_cli_wanted(a.o.root, NULL);
+	procedure_cli_init(&cli, a.json);
+	a.o.engine.ops = &cli.ops;
+	a.o.engine.state_dir = a.state_dir;
+	r = procedure_cli_state_dir("reset", a.state_dir, a.o.engine.dry_run);
+	if (r < 0)
+		return -r;
+	a.o.engine.state_dirfd = r;
+	r = run(&a);
+	close(a.o.engine.state_dirfd);
+	return r;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The reset's steps and its record, for its table in reset.c. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "node/holders.h"
+#include "node/inventory.h"
+#include "procedure/reset.h"
+
+/* Per GPU, where the reset is: a killed run resumes from here. */
+#define RESET_PHASE_NONE    ""
+#define RESET_PHASE_REMOVED "removed" /* remove written; rescan next */
+#define RESET_PHASE_DONE    "done"    /* the reset ran (it may still have failed: validate) */
+#define RESET_PHASE_FAILED  "failed"  /* the reset itself failed: reason in outcomes */
+
+struct reset_record {
+	char **targets;		   /* PCI addresses, in PCI order */
+	char **nodes;		   /* their device nodes ("" when unknown: an unbound GPU) */
+	char **methods;		   /* "nvidia-smi", "function", "remove-rescan", "" until chosen */
+	char **phases;		   /* RESET_PHASE_* */
+	char **outcomes;	   /* what the reset did, or why it failed ("" until then) */
+	struct gk_baseline before; /* the targets as they were */
+	char **units;
+	char **containers;
+	bool daemon_released;
+	char **daemon_held; /* targets gpukeepd held open before the release: they opened fine */
+	char *daemon_socket;
+	char *settings_file;
+	char *nvlink_note;
+};
+
+struct reset_ctx {
+	const struct gk_reset_opts *o;
+	const struct gk_node_ops *ops;
+	struct gk_reset_result *res;
+	int rootfd;
+	struct reset_record rec;
+	struct gk_inventory inv;
+	bool have_inv;
+	struct gk_holders *holders; /* of the targets only */
+	size_t other_holders;	    /* processes on the other GPUs, left alone */
+	pid_t daemon_pid;
+};
+
+void reset_record_done(struct reset_record *r);
+struct json_object *reset_record_to_json(const struct reset_record *r);
+int reset_record_from_json(struct json_object *o, struct reset_record *ret, char **ret_error);
+
+struct reset_ctx *reset_ctx(struct gk_engine *e);
+void reset_forget(struct reset_ctx *c);
+int reset_observe(struct gk_engine *e, bool holders);
+
+int reset_step_lock_check(struct gk_engine *e, char **ret_plan);
+int reset_step_lock(struct gk_engine *e, char **ret_detail);
+int reset_step_preflight_check(struct gk_engine *e, char **ret_plan);
+int reset_step_preflight(struct gk_engine *e, char **ret_detail);
+int reset_step_stop(struct gk_engine *e, char **ret_detail);
+int reset_step_stop_undo(struct gk_engine *e, char **ret_failed);
+int reset_step_reset_check(struct gk_engine *e, char **ret_plan);
+int reset_step_reset(struct gk_engine *e, char **ret_detail);
+int reset_step_restore(struct gk_engine *e, char **ret_detail);
+int reset_step_validate(struct gk_engine *e, char **ret_detail);
+int reset_step_report(struct gk_engine *e, char **ret_detail);

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The per-GPU reset as a table of steps, and its record in the journal. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gk-exit.h"
+#include "core/json-check.h"
+#include "core/json-util.h"
+#include "macro.h"
+#include "node/pci.h"
+#include "procedure/reset-steps.h"
+#include "procedure/reset.h"
+#include "root.h"
+#include "string-util.h"
+
+static const struct gk_step steps[] = {
+	{.name = "lock",
+	 .help = "lock: one reset or reload per node; the GPUs to reset (and their NVLink peers "
+		 "where the driver needs them reset together), their state and NVML settings "
+		 "journaled before any change",
+	 .check = reset_step_lock_check,
+	 .apply = reset_step_lock},
+	{.name = "preflight",
+	 .help = "preflight: the holders of those GPUs' device files; refuse (exit 3) on a "
+		 "D-state holder (next rung: reboot) or on holders without --kill",
+	 .check = reset_step_preflight_check,
+	 .apply = reset_step_preflight},
+	{.name = "release",
+	 .help = "release: gpukeepd releases just those GPUs; their holders are stopped (units "
+		 "through systemctl, containers through their runtime, processes by SIGTERM then "
+		 "SIGKILL)",
+	 .changes_node = true,
+	 .apply = reset_step_stop,
+	 .undo = reset_step_stop_undo},
+	{.name = "reset",
+	 .help = "reset: nvidia-smi -r -i BDF where it exists, else the kernel's function reset "
+		 "(sysfs reset); remove and rescan for a GPU fallen off the bus; each with a "
+		 "deadline",
+	 .changes_node = true,
+	 .check = reset_step_reset_check,
+	 .apply = reset_step_reset},
+	{.name = "restore",
+	 .help = "restore: bound to nvidia, device node, gpukeepd holds the GPUs again, units "
+		 "started, NVML settings restored",
+	 .changes_node = true,
+	 .apply = reset_step_restore},
+	{.name = "validate",
+	 .help = "validate: each GPU bound, same UUID, PCIe link as before (or --baseline), "
+		 "device node there and opening, held again",
+	 .final = true,
+	 .apply = reset_step_validate},
+	{.name = "report",
+	 .help = "report: the verdict; next rung 'reload' for a GPU that did not come back",
+	 .apply = reset_step_report},
+};
+
+static const struct gk_journal_ref others[] = {
+	{.kind = "reload", .file = "reload.journal"},
+	{},
+};
+
+struct reset_ctx *reset_ctx(struct gk_engine *e)
+{
+	return engine_ctx(e);
+}
+
+void reset_record_done(struct reset_record *r)
+{
+	strv_free(r->targets);
+	strv_free(r->nodes);
+	strv_free(r->methods);
+	strv_free(r->phases);
+	strv_free(r->outcomes);
+	baseline_done(&r->before);
+	strv_free(r->units);
+	strv_free(r->containers);
+	strv_free(r->daemon_held);
+	free(r->daemon_socket);
+	free(r->settings_file);
+	free(r->nvlink_note);
+	*r = (struct reset_record){};
+}
+
+static bool put(struct json_object *o, const char *key, struct json_object *v)
+{
+	if (!v)
+		return false;
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+static bool put_string(struct json_object *o, const char *key, const char *s)
+{
+	struct json_object *v = NULL;
+
+	if (s && !(v = json_object_new_string(s)))
+		return false;
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+struct json_object *reset_record_to_json(const struct reset_record *r)
+{
+	struct json_object *o = json_object_new_object();
+	bool ok = o != NULL;
+
+	ok = ok && put(o, "targets", json_strv_new(r->targets));
+	ok = ok && put(o, "nodes", json_strv_new(r->nodes));
+	ok = ok && put(o, "methods", json_strv_new(r->methods));
+	ok = ok && put(o, "phases", json_strv_new(r->phases));
+	ok = ok && put(o, "outcomes", json_strv_new(r->outcomes));
+	ok = ok && put(o, "before", baseline_to_json(&r->before));
+	ok = ok && put(o, "units", json_strv_new(r->units));
+	ok = ok && put(o, "containers", json_strv_new(r->containers));
+	ok = ok && put(o, "daemon_released", json_object_new_boolean(r->daemon_released));
+	ok = ok && put(o, "daemon_held", json_strv_new(r->daemon_held));
+	ok = ok && put_string(o, "daemon_socket", r->daemon_socket);
+	ok = ok && put_string(o, "settings_file", r->settings_file);
+	ok = ok && put_string(o, "nvlink_note", r->nvlink_note);
+	if (!ok) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static const char *const methods[] = {"", "nvidia-smi", "function", "remove-rescan", NULL};
+static const char *const phases[] = {RESET_PHASE_NONE, RESET_PHASE_REMOVED, RESET_PHASE_DONE,
+				     RESET_PHASE_FAILED, NULL};
+
+static void check_list(struct gk_jcheck *c, char **l, size_t n, const char *what,
+		       const char *const *allowed)
+{
+	if (c->error || !l)
+		return;
+	if (strv_length(l) != n) {
+		jcheck_fail(c, "record: %s has %zu entries for %zu GPU(s)", what, strv_length(l),
+			    n);
+		return;
+	}
+	for (size_t i = 0; allowed && l[i]; i++)
+		if (!strv_contains((char **)allowed, l[i]))
+			jcheck_fail(c, "record: %s[%zu]: unknown '%s'", what, i, l[i]);
+}
+
+static void check_fields(struct gk_jcheck *c, struct reset_record *r)
+{
+	size_t n = strv_length(r->targets);
+
+	for (size_t i = 0; !c->error && r->targets && r->targets[i]; i++) {
+		struct gk_pci_addr a;
+
+		if (pci_addr_parse(r->targets[i], false, &a) < 0)
+			jcheck_fail(c, "record: targets[%zu]: '%s' is not a PCI address", i,
+				    r->targets[i]);
+	}
+	if (!c->error && n == 0)
+		jcheck_fail(c, "record: no GPU to reset");
+	check_list(c, r->nodes, n, "nodes", NULL);
+	check_list(c, r->methods, n, "methods", methods);
+	check_list(c, r->phases, n, "phases", phases);
+	check_list(c, r->outcomes, n, "outcomes", NULL);
+	if (!c->error && !c->oom && !r->daemon_socket)
+		jcheck_fail(c, "record: daemon_socket is null");
+	if (!c->error && r->settings_file && strchr(r->settings_file, '/'))
+		jcheck_fail(c, "record: settings_file must name a file of the state directory");
+}
+
+int reset_record_from_json(struct json_object *o, struct reset_record *ret, char **ret_error)
+{
+	struct reset_record r = {};
+	struct gk_jcheck c = {};
+	struct json_object *v;
+	int k;
+
+	if (!json_object_is_type(o, json_type_object)) {
+		jcheck_fail(&c, "record: missing (the journal has no record of the GPUs)");
+		return jcheck_finish(&c, ret_error);
+	}
+	r.targets = jcheck_strv(&c, o, "record", "targets");
+	r.nodes = jcheck_strv(&c, o, "record", "nodes");
+	r.methods = jcheck_strv(&c, o, "record", "methods");
+	r.phases = jcheck_strv(&c, o, "record", "phases");
+	r.outcomes = jcheck_strv(&c, o, "record", "outcomes");
+	v = jcheck_field(&c, o, "record", "before", json_type_object, false);
+	if (v) {
+		_cleanup_free_ char *inner = NULL;
+
+		k = baseline_from_json(v, &r.before, &inner);
+		if (k == -ENOMEM)
+			c.oom = true;
+		else if (k < 0)
+			jcheck_fail(&c, "before: %s", strna(inner));
+	}
+	r.units = jcheck_strv(&c, o, "record", "units");
+	r.containers = jcheck_strv(&c, o, "record", "containers");
+	v = jcheck_field(&c, o, "record", "daemon_released", json_type_boolean, false);
+	r.daemon_released = v && json_object_get_boolean(v);
+	r.daemon_held = jcheck_strv(&c, o, "record", "daemon_held");
+	r.daemon_socket = jcheck_string(&c, o, "record", "daemon_socket", true);
+	r.settings_file = jcheck_string(&c, o, "record", "settings_file", true);
+	r.nvlink_note = jcheck_string(&c, o, "record", "nvlink_note", true);
+	check_fields(&c, &r);
+	k = jcheck_finish(&c, ret_error);
+	if (k < 0) {
+		reset_record_done(&r);
+		return k;
+	}
+	*ret = r;
+	return 0;
+}
+
+static int load_record(struct gk_engine *e, struct json_object *record, char **ret_error)
+{
+	struct reset_ctx *c = reset_ctx(e);
+	struct reset_record r;
+	int k;
+
+	/* killed in the lock step, before the GPUs were recorded: the lock step runs again */
+	if (engine_step_status(e, "lock") != GK_STEP_DONE)
+		return 0;
+	k = reset_record_from_json(record, &r, ret_error);
+	if (k < 0)
+		return k;
+	reset_record_done(&c->rec);
+	c->rec = r;
+	return 0;
+}
+
+static struct json_object *save_record(struct gk_engine *e)
+{
+	return reset_record_to_json(&reset_ctx(e)->rec);
+}
+
+static void resume(struct gk_engine *e)
+{
+	/* until the reset ran, new holders of those GPUs may have come: stop them again */
+	if (engine_step_status(e, "reset") != GK_STEP_DONE)
+		engine_set_step_status(e, "release", GK_STEP_PENDING);
+}
+
+const struct gk_procedure reset_procedure = {
+	.kind = "reset",
+	.journal = GK_RESET_JOURNAL,
+	.journal_last = GK_RESET_JOURNAL_LAST,
+	.steps = steps,
+	.n_steps = ELEMENTSOF(steps),
+	.rolled_back = "gpukeepd holds those GPUs again and the stopped units run again",
+	.others = others,
+	.load_record = load_record,
+	.save_record = save_record,
+	.resume = resume,
+};
+
+const char *reset_rung_to_string(enum gk_reset_rung r)
+{
+	switch (r) {
+	case GK_RESET_NEXT_NONE:
+		return "none";
+	case GK_RESET_NEXT_RELOAD:
+		return "reload";
+	default:
+		return "reboot";
+	}
+}
+
+int reset_run(const struct gk_reset_opts *o, struct gk_reset_result *ret)
+{
+	struct reset_ctx c = {.o = o, .ops = o->ops, .res = ret};
+	int r;
+
+	*ret = (struct gk_reset_result){};
+	c.rootfd = root_open(o->root);
+	if (c.rootfd < 0) {
+		ret->run.exit = GK_EXIT_USAGE;
+		ret->run.error =
+			strdup_printf("cannot open root %s: %s", o->root, strerror(-c.rootfd));
+		return ret->run.error ? 0 : -ENOMEM;
+	}
+	r = engine_run(&reset_procedure, &o->engine, &c, &ret->run);
+	reset_forget(&c);
+	reset_record_done(&c.rec);
+	safe_close(c.rootfd);
+	return r;
+}
+
+void reset_result_done(struct gk_reset_result *r)
+{
+	engine_result_done(&r->run);
+	free(r->gpus);
+	differences_done(&r->differences);
+	*r = (struct gk_reset_result){};
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The GPU reset on the engine, on a fake node: the decisions (which GPUs, the NVLink rule,
+ * whose holders block), the happy path, refusals, the roll back and the paths to exit 4. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/gk-exit.h"
+#include "fake-node.h"
+#include "procedure/reset-plan.h"
+#include "procedure/reset.h"
+
+static struct fake f;
+
+static int setup(void **state)
+{
+	fake_init(&f);
+	fake_gpus(&f, 4);
+	f.holder_gpu = 1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fake_done(&f);
+	return 0;
+}
+
+static void expect_in(const char *hay, const char *needle)
+{
+	if (!hay || !strstr(hay, needle))
+		fail_msg("'%s' not in '%s'", needle, strna(hay));
+}
+
+static int reset(const char *gpu, bool kill, bool dry_run, struct gk_reset_result *ret)
+{
+	struct gk_gpusel sel;
+	const char *texts[] = {gpu, NULL};
+	struct gk_reset_opts o = {
+		.root = f.dir,
+		.gpus = &sel,
+		.gpu_texts = texts,
+		.n_gpus = gpu ? 1 : 0,
+		.socket = "/run/gpukeep/socket",
+		.systemctl = "systemctl",
+		.nvidia_smi = "nvidia-smi",
+		.kill = kill,
+		.grace_ms = 1000,
+		.ops = &f.ops,
+		.engine = {.state_dirfd = f.dirfd,
+			   .state_dir = f.dir,
+			   .dry_run = dry_run,
+			   .ops = &f.eops},
+	};
+	struct gk_reset_result res;
+	int exit;
+
+	if (gpu)
+		assert_int_equal(gpusel_parse(gpu, &sel), 0);
+	assert_int_equal(reset_run(&o, &res), 0);
+	exit = res.run.exit;
+	if (ret)
+		*ret = res;
+	else
+		reset_result_done(&res);
+	return exit;
+}
+
+static void test_select(void **state)
+{
+	struct gk_inventory inv;
+	struct gk_gpusel s[2];
+	char **l = NULL;
+	size_t bad = 0;
+
+	assert_int_equal(fake_inventory(&f, -1, &inv), 0);
+	assert_int_equal(gpusel_parse("2", &s[0]), 0);
+	assert_int_equal(gpusel_parse("0000:01:00.0", &s[1]), 0);
+	assert_int_equal(reset_select(&inv, s, 2, &l, &bad), 0);
+	assert_int_equal(strv_length(l), 2);
+	assert_string_equal(l[0], "0000:01:00.0"); /* PCI order */
+	assert_string_equal(l[1], "0000:03:00.0");
+	strv_free(l);
+	assert_int_equal(reset_select(&inv, s, 0, &l, &bad), 0);
+	assert_int_equal(strv_length(l), 4); /* none named: every GPU */
+	strv_free(l);
+	assert_int_equal(gpusel_parse("9", &s[1]), 0);
+	assert_int_equal(reset_select(&inv, s, 2, &l, &bad), -ENODEV);
+	assert_int_equal(bad, 1);
+	inventory_done(&inv);
+}
+
+static void test_nvlink_rule(void **state)
+{
+	struct gk_baseline_nvlink links[] = {
+		{"0000:01:00.0", 0, "0000:02:00.0"},
+		{"0000:02:00.0", 0, "0000:01:00.0"},
+		{"0000:02:00.0", 1, "0000:03:00.0"},
+	};
+	struct gk_baseline_nvml b = {.available = true, .links = links, .n_links = 3};
+	struct gk_inventory inv;
+	char **t = calloc(1, sizeof(char *));
+
+	assert_int_equal(strv_extend(&t, "0000:01:00.0"), 0);
+	/* Hopper: one by one */
+	assert_int_equal(fake_inventory(&f, -1, &inv), 0);
+	assert_int_equal(reset_nvlink_group(&inv, &b, &t), 0);
+	assert_int_equal(strv_length(t), 1);
+	assert_int_equal(reset_nvlink_group(&inv, NULL, &t), 0);
+	inventory_done(&inv);
+	/* Ampere (A100): the NVLink-connected component together, in PCI order */
+	f.gpu_device = 0x20b0;
+	assert_int_equal(fake_inventory(&f, -1, &inv), 0);
+	assert_int_equal(reset_nvlink_group(&inv, &b, &t), 2);
+	assert_int_equal(strv_length(t), 3);
+	assert_string_equal(t[1], "0000:02:00.0");
+	assert_string_equal(t[2], "0000:03:00.0");
+	inventory_done(&inv);
+	strv_free(t);
+}
+
+static void test_filter_holders(void **state)
+{
+	struct gk_holders *h = NULL;
+	char *nodes[] = {"/dev/nvidia1", NULL};
+
+	f.holder_gpu = 2;
+	assert_int_equal(fake_holders(&f, -1, &h), 0);
+	assert_int_equal(h->n, 2); /* the process on GPU 2, gpukeepd on all */
+	reset_filter_holders(h, nodes);
+	assert_int_equal(h->n, 1);
+	assert_int_equal(h->holders[0].pid, 100);
+	holders_free(h);
+}
+
+static void test_happy(void **state)
+{
+	struct gk_reset_result r;
+
+	/* GPU 2 has no holder but gpukeepd; the process on GPU 1 is left alone */
+	assert_int_equal(reset("2", false, false, &r), GK_EXIT_OK);
+	assert_int_equal(r.run.journal.n_steps, reset_procedure.n_steps);
+	for (size_t i = 0; i < r.run.journal.n_steps; i++)
+		assert_int_equal(r.run.journal.steps[i].status, GK_STEP_DONE);
+	assert_string_equal(f.log, "release 0000:03:00.0;nvidia-smi -r -i 0000:03:00.0;acquire "
+				   "0000:03:00.0;probe /dev/nvidia2;");
+	assert_null(strstr(f.log, "kill"));
+	assert_int_equal(r.n_gpus, 1);
+	assert_string_equal(r.gpus[0].method, "nvidia-smi");
+	assert_true(r.gpus[0].back);
+	expect_in(f.said, "step 4/7: reset: 0000:03:00.0: reset by nvidia-smi");
+	assert_true(fake_has_file(&f, GK_RESET_JOURNAL_LAST));
+	reset_result_done(&r);
+}
+
+static void test_function_reset(void **state)
+{
+	f.spawn_r = -ENOENT; /* no nvidia-smi */
+	assert_int_equal(reset("0000:03:00.0", false, false, NULL), GK_EXIT_OK);
+	expect_in(f.log, "nvidia-smi -r -i 0000:03:00.0;write /sys/bus/pci/devices/0000:03:00.0/"
+			 "reset 1;");
+}
+
+static void test_lost_gpu(void **state)
+{
+	f.spawn_r = -ENOENT;
+	f.daemon = 0;
+	f.probe_r = -EIO;
+	/* the probe fails before (lost) and after: exit 4, next rung reload */
+	struct gk_reset_result r;
+
+	assert_int_equal(reset("2", false, false, &r), GK_EXIT_NEEDS_PERSON);
+	expect_in(f.log, "probe /dev/nvidia2;write /sys/bus/pci/devices/0000:03:00.0/remove 1;"
+			 "write /sys/bus/pci/rescan 1;");
+	assert_string_equal(r.gpus[0].method, "remove-rescan");
+	assert_int_equal(r.next_rung, GK_RESET_NEXT_RELOAD);
+	expect_in(r.run.error, "next rung: gpukeep reload");
+	assert_false(fake_has_file(&f, GK_RESET_JOURNAL)); /* the verdict is final */
+	reset_result_done(&r);
+}
+
+static void test_refusals(void **state)
+{
+	struct gk_reset_result r;
+
+	assert_int_equal(reset("1", false, false, &r), GK_EXIT_PRECONDITION);
+	expect_in(r.run.error, "0000:02:00.0 is in use: pid 4242 (python3)");
+	assert_null(strstr(f.log, "release"));
+	assert_false(fake_has_file(&f, GK_RESET_JOURNAL));
+	reset_result_done(&r);
+
+	f.scans = 0;
+	f.holder_d = true;
+	assert_int_equal(reset("1", true, false, &r), GK_EXIT_PRECONDITION);
+	assert_int_equal(r.next_rung, GK_RESET_NEXT_REBOOT);
+	expect_in(r.run.error, "uninterruptible sleep");
+	reset_result_done(&r);
+
+	assert_int_equal(reset("7", true, false, &r), GK_EXIT_PRECONDITION);
+	expect_in(r.run.error, "no GPU matches \"7\"");
+	reset_result_done(&r);
+}
+
+static void test_kill(void **state)
+{
+	assert_int_equal(reset("1", true, false, NULL), GK_EXIT_OK);
+	expect_in(f.log, "release 0000:02:00.0;kill 4242;nvidia-smi -r -i 0000:02:00.0;");
+}
+
+static void test_daemon_refuses(void **state)
+{
+	struct gk_reset_result r;
+
+	f.release_r = -EPERM;
+	assert_int_equal(reset("2", false, false, &r), GK_EXIT_FAILED);
+	expect_in(r.run.error, "gpukeepd did not release 0000:03:00.0: Operation not permitted; "
+			       "rolled back");
+	assert_string_equal(f.log, "release 0000:03:00.0;acquire 0000:03:00.0;");
+	reset_result_done(&r);
+}
+
+static void test_reset_fails(void **state)
+{
+	struct gk_reset_result r;
+
+	f.spawn_r = 15; /* nvidia-smi: the GPU fell off the bus */
+	assert_int_equal(reset("2", false, false, &r), GK_EXIT_NEEDS_PERSON);
+	expect_in(r.run.error, "did not bring the GPU(s) back");
+	assert_int_equal(r.differences.n, 1);
+	expect_in(r.differences.items[0].message, "'nvidia-smi -r -i 0000:03:00.0' failed (exit "
+						  "15)");
+	/* restored all the same: gpukeepd was asked to take it again */
+	expect_in(f.log, "acquire 0000:03:00.0;");
+	reset_result_done(&r);
+}
+
+static void test_pending_reload_blocks(void **state)
+{
+	static const char j[] = "{\"schema\": \"gpukeep.journal\", \"version\": 2, \"kind\": "
+				"\"reload\", \"finished\": false}";
+	struct gk_reset_result r;
+
+	assert_int_equal(write_file_atomic_at(f.dirfd, "reload.journal", j, strlen(j), 0600), 0);
+	assert_int_equal(reset("2", false, false, &r), GK_EXIT_PRECONDITION);
+	expect_in(r.run.error, "an interrupted reload must be finished first");
+	reset_result_done(&r);
+}
+
+static void test_dry_run(void **state)
+{
+	assert_int_equal(reset("1", false, true, NULL), GK_EXIT_PRECONDITION);
+	expect_in(f.said, "step 1/7: lock: take the node lock; reset 1 GPU(s): 0000:02:00.0; "
+			  "NVLink topology not known");
+	expect_in(f.said, "would refuse: 0000:02:00.0 is in use");
+	assert_string_equal(f.log, "");
+	assert_int_equal(f.writes, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_select, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvlink_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filter_holders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_happy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_function_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_gpu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_reload_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
