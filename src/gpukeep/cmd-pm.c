@@ -2,6 +2,7 @@
 /* gpukeep pm: sets persistence mode for one GPU or all, through gpukeepd, as nvidia-smi -pm does;
  * then waits (bounded) until the daemon's opens have settled and reports each GPU. */
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -15,6 +16,7 @@
 #include "nvml-cli.h"
 #include "nvml/nvml.h"
 #include "output.h"
+#include "time-util.h"
 #include "verbs.h"
 
 #define SETTLE_TIMEOUT_MS 30000
@@ -103,15 +105,15 @@ static void filter(struct json_object *list, struct json_object *set)
 /* Re-reads the GPUs until no open is in flight, so the report says what really happened. */
 static int settle(const char *socket_path, struct json_object *set, struct json_object **ret)
 {
-	struct timespec ts = {0, SETTLE_POLL_MS * 1000000L};
+	/* one deadline for the whole wait, the daemon's answers included */
+	uint64_t deadline = now_ms() + SETTLE_TIMEOUT_MS;
 	struct json_object *cur = json_object_get(set);
 	int r = GK_EXIT_OK;
 
-	for (int waited = 0; any_opening(cur) && waited < SETTLE_TIMEOUT_MS;
-	     waited += SETTLE_POLL_MS) {
+	while (any_opening(cur) && deadline_left_ms(deadline) > 0) {
 		struct json_object *next = NULL;
 
-		nanosleep(&ts, NULL);
+		(void)poll(NULL, 0, MIN(SETTLE_POLL_MS, deadline_left_ms(deadline)));
 		r = daemon_call("pm", socket_path, GK_REQ_LIST, NULL, -1, &next);
 		if (r != GK_EXIT_OK)
 			break;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "core/json-util.h"
 #include "handlers.h"
 #include "log.h"
 #include "loop.h"
@@ -279,15 +280,6 @@ static struct json_object *reply_acquire_one(struct gkd *d, const struct gk_requ
 	return reply_release_gpu(d, r, false);
 }
 
-static struct json_object *strv_json(char **l)
-{
-	struct json_object *a = json_object_new_array();
-
-	for (char **s = l; a && s && *s; s++)
-		json_object_array_add(a, json_object_new_string(*s));
-	return a;
-}
-
 static struct json_object *reply_reenumerate(struct gkd *d, const struct gk_request *r)
 {
 	_cleanup_strv_free_ char **added = NULL, **removed = NULL;
@@ -304,8 +296,8 @@ static struct json_object *reply_reenumerate(struct gkd *d, const struct gk_requ
 	o = proto_reply_ok(r->id);
 	if (!o)
 		return NULL;
-	add(o, "added", strv_json(added));
-	add(o, "removed", strv_json(removed));
+	add(o, "added", json_strv_new(added));
+	add(o, "removed", json_strv_new(removed));
 	add(o, "gpus", gpus_json(d, NULL));
 	return o;
 }

@@ -11,6 +11,7 @@
 
 #include "macro.h"
 #include "node/terminate.h"
+#include "time-util.h"
 
 static int pidfd_open_(pid_t pid)
 {
@@ -53,14 +54,6 @@ void victims_done(struct gk_victims *v)
 		safe_close(v->v[i].pidfd);
 	free(v->v);
 	*v = (struct gk_victims){};
-}
-
-static unsigned long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
 }
 
 static int signal_alive(struct gk_victims *v, int sig)

@@ -189,6 +189,23 @@ static int load(struct gk_nvml *n, const char *path, char **ret_error)
 	return resolve(n, tried, ret_error);
 }
 
+bool nvml_library_present(const char *path)
+{
+	void *dl;
+
+	if (!path && getenv(GK_NVML_ENV) && *getenv(GK_NVML_ENV))
+		path = getenv(GK_NVML_ENV);
+	if (path && streq(path, "none"))
+		return false;
+	/* loading runs no NVML code: nvmlInit() is what talks to the driver */
+	dl = dlopen(path ? path : GK_NVML_SONAME, RTLD_LAZY | RTLD_LOCAL);
+	if (!dl && !path)
+		dl = dlopen(GK_NVML_DEBIAN_PATH, RTLD_LAZY | RTLD_LOCAL);
+	if (dl)
+		dlclose(dl);
+	return dl != NULL;
+}
+
 static unsigned timeout_from_env(void)
 {
 	const char *e = getenv(GK_NVML_TIMEOUT_ENV);

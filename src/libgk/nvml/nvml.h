@@ -43,6 +43,11 @@ int nvml_open(const char *path, unsigned timeout_ms, struct gk_nvml **ret, char 
  */
 struct gk_nvml *nvml_close(struct gk_nvml *n);
 
+/* Whether the library nvml_open() would load (@path, $GPUKEEP_NVML, then the defaults) can be
+ * loaded at all; nothing of NVML runs. Lets a caller skip a helper process that could only say
+ * "NVML is not available". */
+bool nvml_library_present(const char *path);
+
 static inline void nvml_closep(struct gk_nvml **n)
 {
 	nvml_close(*n);

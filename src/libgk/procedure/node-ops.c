@@ -11,6 +11,7 @@
 
 #include "daemon/client.h"
 #include "macro.h"
+#include "nvml/nvml.h"
 #include "node/nodeset.h"
 #include "procedure/node-ops.h"
 #include "procedure/nvml-helper.h"
@@ -152,8 +153,9 @@ static int real_nvml(void *userdata, enum gk_nvml_job job, const char *file, con
 	_cleanup_free_ char **argv = NULL;
 	int r;
 
-	if (!x->nvml)
-		return 3; /* as the helper says when NVML is not available */
+	/* as the helper says when NVML is not available, without paying for its start */
+	if (!x->nvml || !nvml_library_present(NULL))
+		return 3;
 	path = strdup_printf("%s/%s", x->state_dir, file);
 	if (!path)
 		return -ENOMEM;

@@ -52,9 +52,13 @@ int reload_nvml_snapshot(struct gk_engine *e, char **ret_note)
 		*ret_note = strdup("NVML not used");
 		return *ret_note ? 0 : -ENOMEM;
 	}
-	if (c->ops->nvml(c->ops->userdata, GK_NVML_NVLINKS, NVLINKS_FILE, NULL) == 0)
+	r = c->ops->nvml(c->ops->userdata, GK_NVML_NVLINKS, NVLINKS_FILE, NULL);
+	if (r == 0)
 		take_nvlinks(e);
-	r = c->ops->nvml(c->ops->userdata, GK_NVML_SAVE, SETTINGS_FILE, NULL);
+	/* NVML not there for the NVLinks: not there for the settings either, and each helper
+	 * run costs a process start and a library search */
+	if (r != GK_EXIT_PRECONDITION)
+		r = c->ops->nvml(c->ops->userdata, GK_NVML_SAVE, SETTINGS_FILE, NULL);
 	if (r == -ENOMEM)
 		return r;
 	if (r != 0) {

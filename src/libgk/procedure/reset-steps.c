@@ -68,13 +68,19 @@ int reset_observe(struct gk_engine *e, bool holders)
 }
 
 /* The NVLinks through the helper (a hung NVML is killed at its deadline), or NULL. */
-static struct gk_baseline_nvml *read_nvlinks(struct reset_ctx *c)
+static struct gk_baseline_nvml *read_nvlinks(struct reset_ctx *c, bool *ret_absent)
 {
 	_cleanup_free_ char *error = NULL, *error2 = NULL;
 	struct gk_baseline_nvml *b = NULL;
 	struct json_object *o = NULL;
+	int r;
 
-	if (!c->o->nvml || c->ops->nvml(c->ops->userdata, GK_NVML_NVLINKS, NVLINKS_FILE, NULL) != 0)
+	*ret_absent = !c->o->nvml;
+	if (!c->o->nvml)
+		return NULL;
+	r = c->ops->nvml(c->ops->userdata, GK_NVML_NVLINKS, NVLINKS_FILE, NULL);
+	*ret_absent = r == GK_EXIT_PRECONDITION;
+	if (r != 0)
 		return NULL;
 	if (json_parse_file_at(c->o->engine.state_dirfd, NVLINKS_FILE, GK_BASELINE_MAX_SIZE, &o,
 			       &error) >= 0)
@@ -110,7 +116,7 @@ static int choose(struct gk_engine *e, struct reset_record *rec)
 	for (char **t = rec->targets; *t; t++)
 		if (strv_extend(&before, *t) < 0)
 			return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
-	links = read_nvlinks(c);
+	links = read_nvlinks(c, &c->nvml_absent);
 	r = reset_nvlink_group(&c->inv, links, &rec->targets);
 	nvml_baseline_free(links);
 	if (r < 0)
@@ -205,7 +211,10 @@ int reset_step_lock(struct gk_engine *e, char **ret_detail)
 		return r;
 	if (record_gpus(c, &c->rec) < 0)
 		return engine_verdict(e, GK_EXIT_FAILED, "cannot record the GPUs: out of memory");
-	if (c->o->nvml) {
+	/* NVML not there for the NVLinks: not there for the settings either */
+	if (c->o->nvml && c->nvml_absent)
+		nvml = "NVML settings not saved (NVML not available)";
+	else if (c->o->nvml) {
 		r = c->ops->nvml(c->ops->userdata, GK_NVML_SAVE, SETTINGS_FILE, NULL);
 		if (r == 0 && !(c->rec.settings_file = strdup(SETTINGS_FILE)))
 			return engine_verdict(e, GK_EXIT_FAILED, "out of memory");

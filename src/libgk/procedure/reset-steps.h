@@ -42,6 +42,7 @@ struct reset_ctx {
 	struct gk_holders *holders; /* of the targets only */
 	size_t other_holders;	    /* processes on the other GPUs, left alone */
 	pid_t daemon_pid;
+	bool nvml_absent; /* the NVML helper found no NVML */
 };
 
 void reset_record_done(struct reset_record *r);
