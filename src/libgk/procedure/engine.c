@@ -21,7 +21,7 @@
 
 #define JOURNAL_MAX_SIZE (8 * 1024 * 1024)
 /* a journal that parses but does not decode: the message says what to do about each */
-#define NOT_RESUMABLE (-EPROTO)
+#define NOT_RESUMABLE	 (-EPROTO)
 
 struct gk_engine {
 	const struct gk_procedure *p;
@@ -301,9 +301,9 @@ static int open_journal(struct gk_engine *e)
 	if (r < 0) {
 		journal_done(&old);
 		fresh_journal(e);
-		return r == -ENOMEM ? r
-				    : refuse_journal(e, e->p->journal, e->p->kind, NOT_RESUMABLE,
-						     error);
+		return r == -ENOMEM
+			       ? r
+			       : refuse_journal(e, e->p->journal, e->p->kind, NOT_RESUMABLE, error);
 	}
 	e->j->started = old.started;
 	e->j->runs = old.runs + 1;

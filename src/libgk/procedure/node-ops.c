@@ -11,8 +11,8 @@
 
 #include "daemon/client.h"
 #include "macro.h"
-#include "nvml/nvml.h"
 #include "node/nodeset.h"
+#include "nvml/nvml.h"
 #include "procedure/node-ops.h"
 #include "procedure/nvml-helper.h"
 #include "root.h"

@@ -66,8 +66,7 @@ int stop_command(const struct gk_node_ops *ops, char *const argv[], unsigned tim
 
 static void countdown(unsigned left, size_t alive, void *userdata)
 {
-	engine_say(userdata, "  waiting for %zu process(es) to exit: SIGKILL in %u s", alive,
-		   left);
+	engine_say(userdata, "  waiting for %zu process(es) to exit: SIGKILL in %u s", alive, left);
 }
 
 /* Records @what in @l and the journal before acting on it: a crash after the stop still
