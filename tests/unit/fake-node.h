@@ -175,6 +175,12 @@ static inline int fake_daemon_release(void *u, const char *socket, const char *g
 	return 0;
 }
 
+static inline int fake_daemon_reenumerate(void *u, const char *socket, unsigned timeout_ms)
+{
+	fake_log(u, "reenumerate");
+	return 0;
+}
+
 static inline int fake_daemon_settled(void *u, const char *socket, const char *gpu,
 				      unsigned timeout_ms, unsigned *held, unsigned *wanted)
 {
@@ -276,6 +282,7 @@ static inline void fake_init(struct fake *f)
 		.spawn = fake_spawn,
 		.daemon_pid = fake_daemon_pid,
 		.daemon_release = fake_daemon_release,
+		.daemon_reenumerate = fake_daemon_reenumerate,
 		.daemon_settled = fake_daemon_settled,
 		.sysfs_write = fake_sysfs_write,
 		.probe = fake_probe,

@@ -77,10 +77,12 @@ static void test_happy(void **state)
 	for (size_t i = 0; i < r.run.journal.n_steps; i++)
 		assert_int_equal(r.run.journal.steps[i].status, GK_STEP_DONE);
 	/* in order: release, stop the unit, unload leaves first, load, start, re-acquire */
-	expect_in(f.log, "release all;systemctl stop dcgm.service;remove nvidia_drm;remove "
-			 "nvidia_modeset;remove nvidia_uvm;remove nvidia;load nvidia;load "
-			 "nvidia_uvm;load nvidia_modeset;load nvidia_drm;acquire all;systemctl "
-			 "start dcgm.service;");
+	expect_in(
+		f.log,
+		"release all;systemctl stop dcgm.service;remove nvidia_drm;remove "
+		"nvidia_modeset;remove nvidia_uvm;remove nvidia;load nvidia;load "
+		"nvidia_uvm;load nvidia_modeset;load nvidia_drm;reenumerate;acquire all;systemctl "
+		"start dcgm.service;");
 	expect_in(f.said, "step 4/8: unload: 4 module(s) unloaded");
 	expect_in(f.said, "step 8/8: report: the node matches its state before the reload");
 	assert_false(fake_has_file(&f, GK_RELOAD_JOURNAL));

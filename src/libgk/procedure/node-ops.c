@@ -88,6 +88,17 @@ static int real_daemon_release(void *userdata, const char *socket, const char *g
 	return r;
 }
 
+static int real_daemon_reenumerate(void *userdata, const char *socket, unsigned timeout_ms)
+{
+	struct json_object *reply = NULL;
+	int r;
+
+	(void)userdata;
+	r = client_request(socket, GK_REQ_REENUMERATE, NULL, -1, (int)timeout_ms, &reply, NULL);
+	json_object_put(reply);
+	return r;
+}
+
 static int real_daemon_settled(void *userdata, const char *socket, const char *gpu,
 			       unsigned timeout_ms, unsigned *ret_held, unsigned *ret_wanted)
 {
@@ -190,6 +201,7 @@ void node_ops_real_init(struct gk_node_ops_real *r, const struct gk_modops *modo
 				.spawn = real_spawn,
 				.daemon_pid = real_daemon_pid,
 				.daemon_release = real_daemon_release,
+				.daemon_reenumerate = real_daemon_reenumerate,
 				.daemon_settled = real_daemon_settled,
 				.sysfs_write = real_sysfs_write,
 				.probe = real_probe,

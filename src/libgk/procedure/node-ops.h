@@ -48,6 +48,9 @@ struct gk_node_ops {
 	 * -EPROTO, -errno. */
 	int (*daemon_release)(void *userdata, const char *socket, const char *gpu, bool acquire,
 			      unsigned timeout_ms);
+	/* Asks gpukeepd to read the GPU list again (after a load or a rescan the minors may have
+	 * changed). 0, or the errors of daemon_release. */
+	int (*daemon_reenumerate)(void *userdata, const char *socket, unsigned timeout_ms);
 	/* Waits until gpukeepd has settled the GPUs it should keep (all, or @gpu): *ret_held of
 	 * *ret_wanted held. 0, -ETIMEDOUT, -errno. */
 	int (*daemon_settled)(void *userdata, const char *socket, const char *gpu,

@@ -168,6 +168,12 @@ int step_restore(struct gk_engine *e, char **ret_detail)
 	unsigned held = 0, wanted = 0;
 	int r;
 
+	/* the driver numbers the GPUs as it probes them: after a load (a GPU that failed to
+	 * probe, a rescanned function) the minors may differ, and gpukeepd must open the right
+	 * files. A daemon that does not answer is caught by the wait below. */
+	if (daemon)
+		(void)c->ops->daemon_reenumerate(c->ops->userdata, c->rec.daemon_socket,
+						 STOP_DAEMON_TIMEOUT_MS);
 	r = step_stop_undo(e, &failed);
 	if (r == -ENOMEM)
 		return engine_verdict(e, GK_EXIT_NEEDS_PERSON, "out of memory");

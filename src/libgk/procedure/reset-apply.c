@@ -271,6 +271,13 @@ int reset_step_restore(struct gk_engine *e, char **ret_detail)
 		return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
 				      "cannot restore the device nodes: %s",
 				      r != 0 ? strna(engine_error(e)) : strerror(-created));
+	/* a removed and rescanned function is a new device to the daemon */
+	for (size_t i = 0; daemon && c->rec.targets[i]; i++)
+		if (streq(c->rec.methods[i], "remove-rescan")) {
+			(void)c->ops->daemon_reenumerate(c->ops->userdata, c->rec.daemon_socket,
+							 STOP_DAEMON_TIMEOUT_MS);
+			break;
+		}
 	/* gpukeepd opens the GPUs again and units start: the release's undo */
 	if (reset_step_stop_undo(e, &undo) == -ENOMEM || (undo && strv_extend(&failed, undo) < 0))
 		return engine_verdict(e, GK_EXIT_NEEDS_PERSON, "out of memory");
