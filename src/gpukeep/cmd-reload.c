@@ -28,8 +28,7 @@ static void reload_help(void)
 	       "DIR]\n"
 	       "                      [--socket PATH] [--systemctl CMD] [--root DIR]\n\n"
 	       "Reloads the NVIDIA driver without a reboot, in numbered, timed steps:\n");
-	for (size_t i = 0; i < reload_procedure.n_steps; i++)
-		printf("  %zu %s\n", i + 1, reload_procedure.steps[i].help);
+	procedure_cli_print_steps(&reload_procedure);
 	printf("A reload killed at any step is finished by the next 'gpukeep reload', which reads\n"
 	       "the journal in the state directory; --dry-run then shows that resume. A reload\n"
 	       "is refused while an interrupted 'gpukeep reset' is unfinished.\n\n"
@@ -159,7 +158,7 @@ static struct json_object *report_json(const struct gk_reload_result *r)
 			       r->run.error ? json_object_new_string(r->run.error) : NULL);
 	json_object_object_add(o, "next_rung",
 			       json_object_new_string(rung_to_string(r->next_rung)));
-	json_object_object_add(o, "steps", procedure_cli_steps_json(&r->run.journal));
+	json_object_object_add(o, "steps", journal_steps_to_json(&r->run.journal));
 	json_object_object_add(o, "differences", differences_to_json(&r->differences));
 	json_object_object_add(
 		o, "diag",

@@ -28,15 +28,13 @@ static void reset_help(void)
 	       "                     [--systemctl CMD] [--nvidia-smi CMD] [--root DIR]\n\n"
 	       "Resets GPUs one by one without touching the others (rung 1 of the remediation\n"
 	       "ladder; rung 2 is 'gpukeep reload'), in numbered, timed steps:\n");
-	for (size_t i = 0; i < reset_procedure.n_steps; i++)
-		printf("  %zu %s\n", i + 1, reset_procedure.steps[i].help);
+	procedure_cli_print_steps(&reset_procedure);
 	printf("Processes on other GPUs keep running. A reset and a reload never overlap (one\n"
 	       "node lock); a reset killed at any step is finished by the next 'gpukeep reset'\n"
 	       "(the GPUs given are then those of the journal), and a reload refuses to start\n"
 	       "until it is.\n\n"
-	       "  -i, --id GPU       a GPU to reset: index, minor:N, PCI address or UUID, as 'pm "
-	       "-i';\n"
-	       "                     repeatable (default: every GPU)\n"
+	       "  -i, --id GPU       a GPU to reset: index, minor:N, PCI address or UUID (as\n"
+	       "                     'pm -i'); repeatable (default: every GPU)\n"
 	       "  --kill             stop the processes and services that hold those GPUs\n"
 	       "  --dry-run          print the plan (or the pending resume), change nothing\n"
 	       "  --json             print the report as JSON (progress goes to stderr)\n"
@@ -187,7 +185,7 @@ static struct json_object *report_json(const struct gk_reset_result *r)
 	json_object_object_add(o, "next_rung",
 			       json_object_new_string(reset_rung_to_string(r->next_rung)));
 	json_object_object_add(o, "gpus", gpus_json(r));
-	json_object_object_add(o, "steps", procedure_cli_steps_json(&r->run.journal));
+	json_object_object_add(o, "steps", journal_steps_to_json(&r->run.journal));
 	json_object_object_add(o, "differences", differences_to_json(&r->differences));
 	return o;
 }

@@ -92,25 +92,35 @@ int procedure_cli_check_root(const char *verb, const char *root, bool dry_run)
 			   root, verb, root);
 }
 
-struct json_object *procedure_cli_steps_json(const struct gk_journal *j)
+#define HELP_WIDTH 80
+
+/* @text folded at spaces to HELP_WIDTH columns; continuation lines start at @indent. */
+static void print_folded(const char *text, size_t indent)
 {
-	struct json_object *steps = json_object_new_array();
+	size_t col = indent;
 
-	for (size_t i = 0; steps && i < j->n_steps; i++) {
-		const struct gk_journal_step *s = &j->steps[i];
-		struct json_object *o = json_object_new_object();
+	while (*text) {
+		size_t word = strcspn(text, " ");
 
-		if (!o || json_object_array_add(steps, o) < 0) {
-			json_object_put(o);
-			json_object_put(steps);
-			return NULL;
+		if (col > indent && col + 1 + word > HELP_WIDTH) {
+			printf("\n%*s", (int)indent, "");
+			col = indent;
+		} else if (col > indent) {
+			putchar(' ');
+			col++;
 		}
-		json_object_object_add(o, "name", json_object_new_string(s->name));
-		json_object_object_add(o, "status",
-				       json_object_new_string(step_status_to_string(s->status)));
-		json_object_object_add(o, "ms", json_object_new_int((int)s->ms));
-		json_object_object_add(o, "detail",
-				       s->detail ? json_object_new_string(s->detail) : NULL);
+		printf("%.*s", (int)word, text);
+		col += word;
+		text += word;
+		text += strspn(text, " ");
 	}
-	return steps;
+	putchar('\n');
+}
+
+void procedure_cli_print_steps(const struct gk_procedure *p)
+{
+	for (size_t i = 0; i < p->n_steps; i++) {
+		printf("  %zu ", i + 1);
+		print_folded(p->steps[i].help, 4);
+	}
 }

@@ -30,9 +30,9 @@ int procedure_cli_state_dir(const char *verb, const char *dir, bool dry_run);
  * may. Returns -1 to go on, or GK_EXIT_USAGE after saying why. */
 int procedure_cli_check_root(const char *verb, const char *root, bool dry_run);
 
-/* The journal's steps as a JSON array; NULL on -ENOMEM. */
-struct json_object *procedure_cli_steps_json(const struct gk_journal *j);
-
 /* The helper's program (NVML work, sysfs stores and probes with a deadline): this binary,
  * which hosts the hidden helper verb. */
 #define PROCEDURE_HELPER "/proc/self/exe"
+
+/* The steps of @p, numbered from its table, for --help. */
+void procedure_cli_print_steps(const struct gk_procedure *p);

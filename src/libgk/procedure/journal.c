@@ -69,21 +69,25 @@ static struct json_object *step_to_json(const struct gk_journal_step *s)
 	return o;
 }
 
-static bool steps_to_json(const struct gk_journal *j, struct json_object *o)
+struct json_object *journal_steps_to_json(const struct gk_journal *j)
 {
 	struct json_object *steps = json_object_new_array();
 
-	if (!steps || !put(o, "steps", steps, false))
-		return false;
-	for (size_t i = 0; i < j->n_steps; i++) {
+	for (size_t i = 0; steps && i < j->n_steps; i++) {
 		struct json_object *s = step_to_json(&j->steps[i]);
 
 		if (!s || json_object_array_add(steps, s) < 0) {
 			json_object_put(s);
-			return false;
+			json_object_put(steps);
+			return NULL;
 		}
 	}
-	return true;
+	return steps;
+}
+
+static bool steps_to_json(const struct gk_journal *j, struct json_object *o)
+{
+	return put(o, "steps", journal_steps_to_json(j), false);
 }
 
 struct json_object *journal_to_json(const struct gk_journal *j)

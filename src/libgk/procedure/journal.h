@@ -46,6 +46,10 @@ struct gk_journal {
 
 void journal_done(struct gk_journal *j);
 
+/* The steps as a JSON array of {name, status, ms, detail} (the reports use it too); NULL on
+ * -ENOMEM. */
+struct json_object *journal_steps_to_json(const struct gk_journal *j);
+
 /* The journal as JSON; NULL on -ENOMEM (every allocation is checked). The caller puts it. */
 struct json_object *journal_to_json(const struct gk_journal *j);
 
