@@ -29,9 +29,9 @@ static void reload_help(void)
 	       "                      [--socket PATH] [--systemctl CMD] [--root DIR]\n\n"
 	       "Reloads the NVIDIA driver without a reboot, in numbered, timed steps:\n");
 	procedure_cli_print_steps(&reload_procedure);
-	printf("A reload killed at any step is finished by the next 'gpukeep reload', which reads\n"
-	       "the journal in the state directory; --dry-run then shows that resume. A reload\n"
-	       "is refused while an interrupted 'gpukeep reset' is unfinished.\n\n"
+	printf("A reload killed at any step is finished by the next 'gpukeep reload', which\n"
+	       "reads the journal in the state directory; --dry-run then shows that resume. A\n"
+	       "reload is refused while an interrupted 'gpukeep reset' is unfinished.\n\n"
 	       "  --kill                 stop the processes and services that hold the GPUs\n"
 	       "  --dry-run              print the plan (or the pending resume), change nothing\n"
 	       "  --baseline FILE        validate against FILE (see 'gpukeep baseline save')\n"
