@@ -33,11 +33,13 @@ struct fake {
 	char said[16384];
 	/* the node */
 	const char *modules;   /* /proc/modules text; NULL: the driver is not loaded */
-	unsigned holder_scans; /* holders are there for this many scans (~0u: always) */
+	unsigned holder_scans; /* holders are there for this many scans (~0u: always): by
+				  default they are gone once stopped */
 	unsigned scans;
-	bool holder_unit; /* the holder is a system service */
-	bool holder_d;	  /* the holder is in D state */
-	pid_t daemon;	  /* gpukeepd's pid, 0: not running */
+	unsigned inventories; /* inventory scans */
+	bool holder_unit;     /* the holder is a system service */
+	bool holder_d;	      /* the holder is in D state */
+	pid_t daemon;	      /* gpukeepd's pid, 0: not running */
 	int release_r, acquire_r;
 	bool released;	     /* gpukeepd released its devices: it holds none */
 	int stop_r, start_r; /* the service manager's result */
@@ -74,6 +76,7 @@ static inline int fake_inventory(void *u, int rootfd, struct gk_inventory *ret)
 {
 	struct fake *f = u;
 
+	f->inventories++;
 	*ret = (struct gk_inventory){};
 	if (f->modules && modlist_parse_proc(f->modules, &ret->modules, NULL) < 0)
 		return -EBADMSG;
@@ -156,6 +159,11 @@ static inline int fake_spawn(void *u, char *const argv[], unsigned flags, unsign
 	if (argv[1] && streq(argv[1], "start"))
 		return f->start_r;
 	return f->spawn_r;
+}
+
+static inline bool fake_installed(void *u, const char *cmd)
+{
+	return ((struct fake *)u)->spawn_r != -ENOENT;
 }
 
 static inline pid_t fake_daemon_pid(void *u, const char *socket, unsigned timeout_ms)
@@ -262,7 +270,7 @@ static inline void fake_say(void *u, const char *line)
 static inline void fake_init(struct fake *f)
 {
 	*f = (struct fake){.modules = FAKE_MODULES,
-			   .holder_scans = 2,
+			   .holder_scans = 1,
 			   .daemon = 100,
 			   .nvml_r = 3,
 			   .gpu_device = 0x2330,
@@ -280,6 +288,7 @@ static inline void fake_init(struct fake *f)
 		.holders = fake_holders,
 		.terminate = fake_terminate,
 		.spawn = fake_spawn,
+		.installed = fake_installed,
 		.daemon_pid = fake_daemon_pid,
 		.daemon_release = fake_daemon_release,
 		.daemon_reenumerate = fake_daemon_reenumerate,

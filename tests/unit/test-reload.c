@@ -84,6 +84,10 @@ static void test_happy(void **state)
 		"nvidia_uvm;load nvidia_modeset;load nvidia_drm;reenumerate;acquire all;systemctl "
 		"start dcgm.service;");
 	expect_in(f.said, "step 4/8: unload: 4 module(s) unloaded");
+	/* the node is read once before the unload, once after the load, once to validate; the
+	 * holders once for the preflight and the first stop round, once to see them gone */
+	assert_int_equal(f.inventories, 3);
+	assert_int_equal(f.scans, 2);
 	expect_in(f.said, "step 8/8: report: the node matches its state before the reload");
 	assert_false(fake_has_file(&f, GK_RELOAD_JOURNAL));
 	assert_true(fake_has_file(&f, GK_RELOAD_JOURNAL_LAST));
@@ -298,6 +302,7 @@ static void test_dry_run(void **state)
 	/* one inventory and one holder scan for the whole plan */
 	assert_int_equal(f.scans, 1);
 	f.said[0] = 0;
+	f.scans = 0;
 	assert_int_equal(reload(false, true, NULL), GK_EXIT_PRECONDITION);
 	expect_in(f.said, "would refuse: the GPUs are in use: pid 4242 (python3)");
 }

@@ -159,6 +159,9 @@ static void test_happy(void **state)
 	assert_string_equal(r.gpus[0].method, "nvidia-smi");
 	assert_true(r.gpus[0].back);
 	expect_in(f.said, "step 4/7: reset: 0000:03:00.0: reset by nvidia-smi");
+	/* read once before the reset, once after it (restore), once to validate */
+	assert_int_equal(f.inventories, 3);
+	assert_int_equal(f.scans, 2);
 	assert_true(fake_has_file(&f, GK_RESET_JOURNAL_LAST));
 	reset_result_done(&r);
 }
@@ -167,8 +170,8 @@ static void test_function_reset(void **state)
 {
 	f.spawn_r = -ENOENT; /* no nvidia-smi */
 	assert_int_equal(reset("0000:03:00.0", false, false, NULL), GK_EXIT_OK);
-	expect_in(f.log, "nvidia-smi -r -i 0000:03:00.0;write /sys/bus/pci/devices/0000:03:00.0/"
-			 "reset 1;");
+	/* not installed: not even tried */
+	expect_in(f.log, "release 0000:03:00.0;write /sys/bus/pci/devices/0000:03:00.0/reset 1;");
 }
 
 static void test_lost_gpu(void **state)

@@ -65,6 +65,24 @@ static int real_spawn(void *userdata, char *const argv[], unsigned flags, unsign
 	return spawn_wait_timeout(argv, flags, timeout_ms);
 }
 
+static bool real_installed(void *userdata, const char *cmd)
+{
+	const char *path = getenv("PATH");
+
+	(void)userdata;
+	if (strchr(cmd, '/'))
+		return access(cmd, X_OK) == 0;
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+		_cleanup_free_ char *full = strdup_printf("%.*s/%s", (int)n, p, cmd);
+
+		if (full && access(full, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
 static pid_t real_daemon_pid(void *userdata, const char *socket, unsigned timeout_ms)
 {
 	(void)userdata;
@@ -199,6 +217,7 @@ void node_ops_real_init(struct gk_node_ops_real *r, const struct gk_modops *modo
 				.holders = real_holders,
 				.terminate = real_terminate,
 				.spawn = real_spawn,
+				.installed = real_installed,
 				.daemon_pid = real_daemon_pid,
 				.daemon_release = real_daemon_release,
 				.daemon_reenumerate = real_daemon_reenumerate,

@@ -41,6 +41,9 @@ struct gk_node_ops {
 	 * -ETIMEDOUT (killed at the deadline), -ENOENT (not installed), -errno. */
 	int (*spawn)(void *userdata, char *const argv[], unsigned flags, unsigned timeout_ms);
 
+	/* Whether program @cmd (a path, or a name looked up in $PATH) is installed. */
+	bool (*installed)(void *userdata, const char *cmd);
+
 	/* gpukeepd's pid at @socket: 0 when none listens there, or -errno. */
 	pid_t (*daemon_pid)(void *userdata, const char *socket, unsigned timeout_ms);
 	/* Asks gpukeepd to release (or re-acquire, @acquire) every device, or only GPU @gpu

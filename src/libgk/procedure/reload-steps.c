@@ -204,7 +204,6 @@ int step_preflight(struct gk_engine *e, char **ret_detail)
 	struct gk_reload_plan p = {};
 	int r;
 
-	reload_forget(c);
 	r = plan(e, c->o->kill, &p);
 	if (r != 0)
 		return r;
@@ -307,7 +306,8 @@ int step_stop(struct gk_engine *e, char **ret_detail)
 	size_t counts[3] = {};
 	int r;
 
-	reload_forget(c);
+	/* the preflight's scan of this run is the first round's: a holder that came since is
+	 * found by the scan after it */
 	r = reload_observe(e, true);
 	for (unsigned round = 0; r == 0 && round < STOP_ROUNDS; round++) {
 		r = stop_round(e, round, counts);

@@ -296,7 +296,7 @@ int reset_step_preflight(struct gk_engine *e, char **ret_detail)
 	struct gk_reload_plan p = {};
 	int r;
 
-	reset_forget(c);
+	/* the lock's inventory of this run is still the node's: only holders are read */
 	r = plan(e, c->o->kill, &p);
 	if (r == 0)
 		r = refuse(e, &p);
@@ -368,7 +368,8 @@ int reset_step_stop(struct gk_engine *e, char **ret_detail)
 	size_t stopped = 0;
 	int r;
 
-	reset_forget(c);
+	/* the preflight's scan of this run is the first round's: a holder that came since is
+	 * found by the scan after it */
 	r = reset_observe(e, true);
 	for (unsigned round = 0; r == 0 && round < STOP_ROUNDS; round++) {
 		struct gk_reload_plan p = {};
