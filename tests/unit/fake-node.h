@@ -50,7 +50,8 @@ struct fake {
 	int write_fail_at; /* the Nth journal write fails (1-based), 0: none */
 	int writes;
 	int sysfs_r;
-	const char *sysfs_fail; /* a path whose write fails with sysfs_r */
+	const char *sysfs_fail; /* a path whose write fails with sysfs_r ... */
+	int sysfs_fails;	/* ... this many times (0: always) */
 	int spawn_r;		/* other programs (nvidia-smi, dcgmi) */
 	unsigned n_gpus;	/* GPUs 0000:0N:00.0, minor N-1, device id gpu_device */
 	unsigned gpu_device;
@@ -93,6 +94,8 @@ static inline int fake_inventory(void *u, int rootfd, struct gk_inventory *ret)
 		g->pci.vendor = 0x10de;
 		g->pci.device = f->gpu_device;
 		g->pci.driver = strdup("nvidia");
+		g->pci.link = (struct gk_pcilink){
+			.cur_gts = 32, .max_gts = 32, .cur_width = 16, .max_width = 16};
 		g->has_info = true;
 		g->info.minor = (int)i;
 		g->info.uuid = strdup_printf("GPU-%08x-0000-4000-8000-000000000000", i);
@@ -201,7 +204,11 @@ static inline int fake_sysfs_write(void *u, int rootfd, const char *path, const 
 	struct fake *f = u;
 
 	fake_log(f, "write %s %s", path, value);
-	return f->sysfs_fail && strstr(path, f->sysfs_fail) ? f->sysfs_r : 0;
+	if (!f->sysfs_fail || !strstr(path, f->sysfs_fail))
+		return 0;
+	if (f->sysfs_fails > 0 && --f->sysfs_fails == 0)
+		f->sysfs_fail = NULL;
+	return f->sysfs_r;
 }
 
 static inline int fake_probe(void *u, int rootfd, const char *path)

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "baseline/baseline.h"
 #include "core/gk-exit.h"
 #include "fake-node.h"
 #include "procedure/reset-plan.h"
@@ -174,6 +175,76 @@ static void test_function_reset(void **state)
 	expect_in(f.log, "release 0000:03:00.0;write /sys/bus/pci/devices/0000:03:00.0/reset 1;");
 }
 
+/* a reset the kernel refuses while the driver is bound: unbind, reset, bind */
+static void test_unbind_reset_bind(void **state)
+{
+	struct gk_reset_result r;
+
+	f.spawn_r = -ENOENT;
+	f.sysfs_fail = "/reset";
+	f.sysfs_r = -ENOTTY;
+	f.sysfs_fails = 1;
+	assert_int_equal(reset("2", false, false, &r), GK_EXIT_OK);
+	expect_in(f.log, "write /sys/bus/pci/devices/0000:03:00.0/reset 1;write "
+			 "/sys/bus/pci/drivers/nvidia/unbind 0000:03:00.0;write "
+			 "/sys/bus/pci/devices/0000:03:00.0/reset 1;write "
+			 "/sys/bus/pci/drivers/nvidia/bind 0000:03:00.0;");
+	assert_string_equal(r.gpus[0].method, "unbind-reset-bind");
+	reset_result_done(&r);
+}
+
+/* the reset refused bound and unbound: bound again, exit 4 */
+static void test_unbound_reset_fails(void **state)
+{
+	struct gk_reset_result r;
+
+	f.spawn_r = -ENOENT;
+	f.sysfs_fail = "/reset";
+	f.sysfs_r = -ENOTTY;
+	assert_int_equal(reset("2", false, false, &r), GK_EXIT_NEEDS_PERSON);
+	expect_in(f.log, "write /sys/bus/pci/drivers/nvidia/bind 0000:03:00.0;");
+	assert_int_equal(r.next_rung, GK_RESET_NEXT_RELOAD);
+	reset_result_done(&r);
+}
+
+/* A journal as a run killed right after its unbind leaves it: the next run resets and binds,
+ * and does not unbind, release or record again. */
+static void test_resume_after_unbind(void **state)
+{
+	struct json_object *j = NULL, *steps, *rec;
+	struct gk_reset_result r;
+	const char *text;
+
+	f.spawn_r = -ENOENT;
+	assert_int_equal(reset("2", false, false, NULL), GK_EXIT_OK);
+	assert_int_equal(json_parse_file_at(f.dirfd, GK_RESET_JOURNAL_LAST, 1 << 20, &j, NULL), 0);
+	json_object_object_add(j, "finished", json_object_new_boolean(false));
+	steps = json_object_object_get(j, "steps");
+	for (size_t i = 3; i < json_object_array_length(steps); i++)
+		json_object_object_add(json_object_array_get_idx(steps, i), "status",
+				       json_object_new_string(i == 3 ? "running" : "pending"));
+	rec = json_object_object_get(j, "record");
+	json_object_array_put_idx(json_object_object_get(rec, "phases"), 0,
+				  json_object_new_string("unbound"));
+	json_object_array_put_idx(json_object_object_get(rec, "methods"), 0,
+				  json_object_new_string("unbind-reset-bind"));
+	json_object_object_add(rec, "daemon_released", json_object_new_boolean(true));
+	text = json_object_to_json_string(j);
+	assert_int_equal(write_file_atomic_at(f.dirfd, GK_RESET_JOURNAL, text, strlen(text), 0600),
+			 0);
+	json_object_put(j);
+
+	f.log[0] = f.said[0] = 0;
+	if (reset(NULL, false, false, &r) != GK_EXIT_OK)
+		fail_msg("resume: %s", strna(r.run.error));
+	assert_true(r.run.resumed);
+	expect_in(f.said, "step 3/7: release: done by an earlier run");
+	assert_string_equal(f.log, "write /sys/bus/pci/devices/0000:03:00.0/reset 1;write "
+				   "/sys/bus/pci/drivers/nvidia/bind 0000:03:00.0;acquire "
+				   "0000:03:00.0;");
+	reset_result_done(&r);
+}
+
 static void test_lost_gpu(void **state)
 {
 	f.spawn_r = -ENOENT;
@@ -277,6 +348,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_filter_holders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_happy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_function_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unbind_reset_bind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unbound_reset_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_after_unbind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_gpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),

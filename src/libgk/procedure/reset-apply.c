@@ -106,8 +106,47 @@ static int by_nvidia_smi(struct reset_ctx *c, size_t i, bool *ret_absent)
 	return outcome(c, i, RESET_PHASE_FAILED, "%s", strna(failed));
 }
 
-static int by_function(struct reset_ctx *c, size_t i)
+/* The kernel's reset with the function detached from nvidia: for a driver that does not take a
+ * reset while bound. The unbind is journaled before the reset, so a killed run resets and
+ * binds, and never leaves the GPU unbound. */
+static int by_unbind_reset_bind(struct gk_engine *e, size_t i)
 {
+	struct reset_ctx *c = reset_ctx(e);
+	const char *pci = c->rec.targets[i];
+	_cleanup_free_ char *p = dev_path(pci, "reset");
+	int r;
+
+	if (!p || set(c->rec.methods, i, "unbind-reset-bind") < 0)
+		return -ENOMEM;
+	if (!streq(c->rec.phases[i], RESET_PHASE_UNBOUND) && bound(c, pci)) {
+		r = c->ops->sysfs_write(c->ops->userdata, c->rootfd,
+					"/sys/bus/pci/drivers/nvidia/unbind", pci);
+		if (r < 0)
+			return outcome(c, i, RESET_PHASE_FAILED, "cannot unbind it from nvidia: %s",
+				       why(r));
+	}
+	if (set(c->rec.phases, i, RESET_PHASE_UNBOUND) < 0)
+		return -ENOMEM;
+	if (engine_sync(e) != 0)
+		return 1;
+	r = c->ops->sysfs_write(c->ops->userdata, c->rootfd, p, "1");
+	if (r < 0) {
+		(void)c->ops->sysfs_write(c->ops->userdata, c->rootfd,
+					  "/sys/bus/pci/drivers/nvidia/bind", pci);
+		return outcome(c, i, RESET_PHASE_FAILED, "function reset (%s) failed: %s", p,
+			       why(r));
+	}
+	r = c->ops->sysfs_write(c->ops->userdata, c->rootfd, "/sys/bus/pci/drivers/nvidia/bind",
+				pci);
+	if (r < 0)
+		return outcome(c, i, RESET_PHASE_FAILED,
+			       "reset, but cannot bind it to nvidia again: %s", why(r));
+	return outcome(c, i, RESET_PHASE_DONE, "function reset (unbound, reset, bound again)");
+}
+
+static int by_function(struct gk_engine *e, size_t i)
+{
+	struct reset_ctx *c = reset_ctx(e);
 	_cleanup_free_ char *p = dev_path(c->rec.targets[i], "reset");
 	int r;
 
@@ -116,10 +155,14 @@ static int by_function(struct reset_ctx *c, size_t i)
 	/* the kernel's pci_reset_function(): the bound driver is told (reset_prepare and
 	 * reset_done) and the function's config space is saved and restored around it */
 	r = c->ops->sysfs_write(c->ops->userdata, c->rootfd, p, "1");
-	if (r < 0)
+	if (r == 0)
+		return outcome(c, i, RESET_PHASE_DONE, "function reset");
+	if (r == -ETIMEDOUT)
 		return outcome(c, i, RESET_PHASE_FAILED, "function reset (%s) failed: %s", p,
 			       why(r));
-	return outcome(c, i, RESET_PHASE_DONE, "function reset");
+	/* refused while bound (the driver, or a reset method that needs the function idle):
+	 * detach the driver first, as a careful operator would */
+	return by_unbind_reset_bind(e, i);
 }
 
 /* Waits until the rescan has enumerated and bound @pci, within its deadline. */
@@ -188,10 +231,12 @@ static int reset_one(struct gk_engine *e, size_t i)
 	if (streq(phase, RESET_PHASE_REMOVED) || streq(c->rec.methods[i], "remove-rescan") ||
 	    fell_off(c, i))
 		r = by_remove_rescan(e, i);
+	else if (streq(phase, RESET_PHASE_UNBOUND))
+		r = by_unbind_reset_bind(e, i);
 	else {
 		r = by_nvidia_smi(c, i, &absent);
 		if (r == 0 && absent)
-			r = by_function(c, i);
+			r = by_function(e, i);
 	}
 	if (r < 0)
 		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");

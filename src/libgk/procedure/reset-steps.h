@@ -12,6 +12,7 @@
 /* Per GPU, where the reset is: a killed run resumes from here. */
 #define RESET_PHASE_NONE    ""
 #define RESET_PHASE_REMOVED "removed" /* remove written; rescan next */
+#define RESET_PHASE_UNBOUND "unbound" /* unbound from nvidia; reset and bind next */
 #define RESET_PHASE_DONE    "done"    /* the reset ran (it may still have failed: validate) */
 #define RESET_PHASE_FAILED  "failed"  /* the reset itself failed: reason in outcomes */
 

@@ -35,8 +35,8 @@ static const struct gk_step steps[] = {
 	 .undo = reset_step_stop_undo},
 	{.name = "reset",
 	 .help = "reset: nvidia-smi -r -i BDF where it exists, else the kernel's function reset "
-		 "(sysfs reset); remove and rescan for a GPU fallen off the bus; each with a "
-		 "deadline",
+		 "(sysfs reset; refused while bound: unbind, reset, bind); remove and rescan for "
+		 "a GPU fallen off the bus; each with a deadline",
 	 .changes_node = true,
 	 .check = reset_step_reset_check,
 	 .apply = reset_step_reset},
@@ -131,9 +131,10 @@ struct json_object *reset_record_to_json(const struct reset_record *r)
 	return o;
 }
 
-static const char *const methods[] = {"", "nvidia-smi", "function", "remove-rescan", NULL};
-static const char *const phases[] = {RESET_PHASE_NONE, RESET_PHASE_REMOVED, RESET_PHASE_DONE,
-				     RESET_PHASE_FAILED, NULL};
+static const char *const methods[] = {
+	"", "nvidia-smi", "function", "unbind-reset-bind", "remove-rescan", NULL};
+static const char *const phases[] = {RESET_PHASE_NONE, RESET_PHASE_REMOVED, RESET_PHASE_UNBOUND,
+				     RESET_PHASE_DONE, RESET_PHASE_FAILED,  NULL};
 
 static void check_list(struct gk_jcheck *c, char **l, size_t n, const char *what,
 		       const char *const *allowed)
@@ -241,8 +242,14 @@ static struct json_object *save_record(struct gk_engine *e)
 
 static void resume(struct gk_engine *e)
 {
-	/* until the reset ran, new holders of those GPUs may have come: stop them again */
-	if (engine_step_status(e, "reset") != GK_STEP_DONE)
+	struct reset_ctx *c = reset_ctx(e);
+	bool started = false;
+
+	for (char **p = c->rec.phases; p && *p; p++)
+		started |= !streq(*p, RESET_PHASE_NONE);
+	/* until the reset touched a GPU, new holders of those GPUs may have come: stop them
+	 * again (once one is unbound or removed, nothing can open it) */
+	if (engine_step_status(e, "reset") != GK_STEP_DONE && !started)
 		engine_set_step_status(e, "release", GK_STEP_PENDING);
 }
 

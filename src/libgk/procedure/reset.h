@@ -37,7 +37,7 @@ enum gk_reset_rung {
 
 struct gk_reset_gpu_result {
 	char pci[32];
-	char method[16]; /* "nvidia-smi", "function", "remove-rescan", "" when not reached */
+	char method[24]; /* "nvidia-smi", "function", "unbind-reset-bind", "remove-rescan", "" */
 	bool back;	 /* bound, same UUID, link as before, node there, held/opened again */
 };
 
