@@ -11,15 +11,19 @@ DEBIAN_SUITE=bookworm
 # node; kmod: modprobe for systemd-modules-load; dbus: what a Debian node with systemd has;
 # procps: ps and pgrep for the tests.
 DEBIAN_INCLUDE=systemd-sysv,udev,kmod,dbus,procps
+# /usr merged by mmdebstrap's own hook, not by the usrmerge package, which would pull in perl
+# (45 MB more for the kernel to unpack at every boot).
+DEBIAN_HOOK=/usr/share/mmdebstrap/hooks/merged-usr
 MMDEBSTRAP_TIMEOUT=900	# seconds; about 30 s with a reachable mirror
 DPKG_TIMEOUT=300
 
 # Units the node does without: gettys (the serial ports belong to the runner), timers that
-# would start apt or fstrim mid-test, and mounts whose modules the initramfs does not carry.
+# would start apt or fstrim mid-test, mounts whose modules the initramfs does not carry, and
+# the random seed (nothing survives a boot of a root in RAM; it waited for entropy for seconds).
 DEBIAN_MASK=(getty.target serial-getty@ttyS0.service apt-daily.timer apt-daily-upgrade.timer
 	dpkg-db-backup.timer e2scrub_all.timer fstrim.timer e2scrub_reap.service
 	proc-sys-fs-binfmt_misc.automount sys-fs-fuse-connections.mount sys-kernel-config.mount
-	dev-hugepages.mount systemd-pstore.service)
+	dev-hugepages.mount systemd-pstore.service systemd-random-seed.service)
 
 debian_missing_packages() {
 	local missing=() p
@@ -67,6 +71,10 @@ debian_customize() {
 		"$root/etc/systemd/system/sysinit.target.wants/systemd-pstore.service"
 	rm -f "$root"/etc/systemd/system/timers.target.wants/*
 
+	# The journal in /run only (the root is in RAM anyway): no flush to /var at boot.
+	mkdir -p "$root/etc/systemd/journald.conf.d"
+	printf '[Journal]\nStorage=volatile\n' >"$root/etc/systemd/journald.conf.d/nvsim.conf"
+
 	mkdir -p "$root/lib/modules/$KPKG/extra"
 	cp "$KMOD_OUT"/*.ko "$root/lib/modules/$KPKG/extra/"
 	cp "$KDIR"/modules.* "$root/lib/modules/$KPKG/"
@@ -77,10 +85,12 @@ debian_customize() {
 	install -D -m 0755 "$SIM_DIR/vm/debian/nvsim-job" "$root/usr/libexec/nvsim/nvsim-job"
 	install -m 0644 "$SIM_DIR/vm/debian/nvsim-mknod.service" "$SIM_DIR/vm/debian/nvsim-job.service" \
 		"$root/etc/systemd/system/"
-	mkdir -p "$root/etc/systemd/system/sysinit.target.wants" \
-		"$root/etc/systemd/system/multi-user.target.wants"
-	ln -sf ../nvsim-mknod.service "$root/etc/systemd/system/sysinit.target.wants/"
-	ln -sf ../nvsim-job.service "$root/etc/systemd/system/multi-user.target.wants/"
+	mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
+	ln -sf ../nvsim-mknod.service ../nvsim-job.service \
+		"$root/etc/systemd/system/multi-user.target.wants/"
+	# As after a node's first boot: the ConditionNeedsUpdate= units (ldconfig, sysusers, hwdb,
+	# catalog) have run for this /usr. The packages' postinst runs systemd-sysusers itself.
+	touch "$root/etc/.updated" "$root/var/.updated"
 }
 
 # The root file system without the project: rebuilt when the kernel, the modules, the guest
@@ -88,7 +98,7 @@ debian_customize() {
 debian_build_base() {
 	local key tmp dir=$CACHE/debian
 	key=$( {
-		echo "$KPKG $KMOD_OUT $TOOLS_OUT $DEBIAN_SUITE $DEBIAN_INCLUDE ${DEBIAN_MASK[*]}"
+		echo "$KPKG $KMOD_OUT $TOOLS_OUT $DEBIAN_SUITE $DEBIAN_INCLUDE $DEBIAN_HOOK ${DEBIAN_MASK[*]}"
 		mmdebstrap --version
 		hash_files "$SIM_DIR"/vm/debian/* "$SIM_DIR"/vm/debian.sh "$SIM_DIR"/vm/guest/nvsim-mknod
 	} | short_hash)
@@ -101,7 +111,7 @@ debian_build_base() {
 	tmp=$(mktemp -d "$dir/.build.XXXXXX")
 	say "building the Debian $DEBIAN_SUITE root with mmdebstrap (about 30 s, once)"
 	if ! timeout "$MMDEBSTRAP_TIMEOUT" mmdebstrap --quiet --variant=minbase \
-		--include="$DEBIAN_INCLUDE" \
+		--include="$DEBIAN_INCLUDE" --hook-dir="$DEBIAN_HOOK" \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
 		--dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
