@@ -13,7 +13,7 @@ set -euo pipefail
 e2e_prepare_debian
 
 GPUS=4
-boot daemon --userland debian --gpus "$GPUS" -- '
+boot daemon --userland debian --gpus "$GPUS" --timeout 600 -- '
 D=/sys/kernel/debug/nvidia_sim
 show() { systemctl show gpukeepd -P "$1"; }
 gpu_fds() { ls -l /proc/$1/fd 2>/dev/null | grep -c "/dev/nvidia[0-9]"; }

@@ -16,7 +16,7 @@ set -euo pipefail
 
 e2e_prepare_debian
 
-boot pkg --userland debian --gpus 2 -- '
+boot pkg --userland debian --gpus 2 --timeout 840 -- '
 DEBS=/var/cache/gpukeep-debs
 S=/var/lib/gpukeep
 show() { systemctl show "$1" -P "$2"; }

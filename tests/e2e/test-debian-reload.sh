@@ -13,7 +13,7 @@ set -euo pipefail
 e2e_prepare_debian
 
 GPUS=2
-boot reload --userland debian --gpus "$GPUS" -- '
+boot reload --userland debian --gpus "$GPUS" --timeout 600 -- '
 cat >/etc/systemd/system/gpu-job.service <<"EOF"
 [Unit]
 Description=test: a GPU job service, restarted by systemd whenever its process dies
