@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Front door: `make` builds, `make check` runs every test, `make demo` runs the main job on the
-# simulated node. Missing Debian build dependencies are installed when run as root on Debian 12,
+# simulated node, `make deb` builds the Debian packages into $(BUILD)/deb and runs lintian. Missing Debian build dependencies are installed when run as root on Debian 12,
 # otherwise the exact command is printed.
 
 BUILD ?= build
@@ -9,8 +9,10 @@ MESON ?= meson
 # node's own (qemu, kernel image and headers, busybox) the same way when it first runs.
 DEPS := meson ninja-build gcc pkg-config python3 libkmod-dev libjson-c-dev libcmocka-dev \
 	psmisc lsof valgrind
+# `make deb` and the simulated Debian node (sim/vm/run --userland debian).
+DEB_DEPS := debhelper dpkg-dev lintian mmdebstrap
 
-.PHONY: all build deps check demo clean
+.PHONY: all build deps check demo deb clean
 
 all: build
 
@@ -26,6 +28,11 @@ build: deps $(BUILD)/build.ninja
 check: build
 	@status=0; $(MESON) test -C $(BUILD) --print-errorlogs $(TESTFLAGS) || status=$$?; \
 		python3 tests/summary.py $(BUILD)/meson-logs/testlog.json || status=1; exit $$status
+
+# dpkg-buildpackage -us -uc -b in a copy of the tree under $(BUILD)/deb; lintian must be clean.
+deb: deps
+	@./tools/ensure-deps $(DEB_DEPS)
+	./tools/build-deb $(BUILD)
 
 demo: build
 	@if [ -x sim/demo ]; then GK_BUILD_DIR=$(BUILD) ./sim/demo; else ./tools/fixture-demo $(BUILD); fi

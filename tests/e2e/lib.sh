@@ -7,7 +7,7 @@ E2E_SRC=${GK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 E2E_BUILD=${GK_BUILD_DIR:-$E2E_SRC/build}
 E2E_RUNNER=$E2E_SRC/sim/vm/run
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gk-e2e.XXXXXX")
-trap 'rm -rf "$E2E_TMP"' EXIT
+trap '[ -n "${E2E_KEEP:-}" ] || rm -rf "$E2E_TMP"' EXIT
 
 e2e_n=0
 e2e_failed=0
@@ -45,6 +45,22 @@ e2e_prepare() {
 	if [ "$rc" != 0 ]; then
 		cat "$E2E_TMP/prepare.err" >&2
 		echo "Bail out! preparing the simulated node failed (exit $rc)"
+		exit 1
+	fi
+}
+
+# The same for the Debian node (sim/vm/run --userland debian): builds its root and the
+# project's packages on first use (root needed; about a minute).
+e2e_prepare_debian() {
+	local rc=0
+	"$E2E_RUNNER" --prepare --userland debian --build-dir "$E2E_BUILD" 2>"$E2E_TMP/prepare.err" || rc=$?
+	if [ "$rc" = 77 ]; then
+		echo "1..0 # SKIP the Debian node cannot run here: $(tail -1 "$E2E_TMP/prepare.err")"
+		exit 77
+	fi
+	if [ "$rc" != 0 ]; then
+		cat "$E2E_TMP/prepare.err" >&2
+		echo "Bail out! preparing the Debian node failed (exit $rc)"
 		exit 1
 	fi
 }
