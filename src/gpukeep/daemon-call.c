@@ -48,6 +48,9 @@ int daemon_call(const char *verb, const char *socket_path, struct json_object *r
 	}
 	if (r < 0)
 		fprintf(stderr, "gpukeep %s: %s\n", verb, msg);
+	else if (streq(code, "too-many-clients"))
+		fprintf(stderr, "gpukeep %s: gpukeepd is busy (%s); try again in a moment\n", verb,
+			msg);
 	else
 		fprintf(stderr, "gpukeep %s: gpukeepd refused: %s (%s)\n", verb, msg, code);
 	if (r > 0 && (streq(code, "unknown-gpu") || streq(code, "bad-request")))

@@ -251,8 +251,9 @@ static void print_config(const struct ids *ids)
 	printf("uvm-persistence-mode  %s\n", cfg.uvm ? "on" : "off");
 	printf("open-timeout          %.2f s\n", cfg.open_timeout_ms / 1000.0);
 	printf("client-timeout        %.2f s\n", cfg.client_timeout_ms / 1000.0);
-	printf("max-clients           %u (%u per non-root uid)\n", cfg.max_clients,
-	       cfg.max_clients_per_uid);
+	printf("max-clients           %u (%u per non-root uid; %u held back for root and the "
+	       "group)\n",
+	       cfg.max_clients, cfg.max_clients_per_uid, clients_held_back(cfg.max_clients));
 	printf("logging               %s%s\n", cfg.foreground ? "stderr" : "syslog (LOG_DAEMON)",
 	       cfg.verbose ? ", verbose" : "");
 }
