@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Hostile clients for tests/integration/test-gpukeepd-hostile.sh. Each subcommand does one kind
-of harm, prints one line that says what it got, and exits 0 when it could do the harm (the
+of harm (gkd-client.py has the others: midway, rude, slow), prints one line that says what it got, and exits 0 when it could do the harm (the
 daemon's answers are judged by the test).
 
 usage: gkd-hostile.py COMMAND SOCKET [ARGS...]
@@ -14,7 +14,6 @@ usage: gkd-hostile.py COMMAND SOCKET [ARGS...]
                              prints "sent BYTES" once every socket is full, then holds them
                              until stdin closes
   mid-reply SOCKET N         N times: a list request, 16 bytes of the reply read, then close
-  mid-request SOCKET N       N times: half a request, then close (RST with unread input)
   oversized SOCKET BYTES     one line of BYTES without a newline, sent as fast as the daemon
                              takes it; prints what came back
 """
@@ -141,15 +140,6 @@ def cmd_mid_reply(path, n):
     return 0
 
 
-def cmd_mid_request(path, n):
-    for _ in range(int(n)):
-        s = connect(path)
-        s.sendall(b'{"version":1,"request":"rel')
-        s.close()
-    print("done %s" % n)
-    return 0
-
-
 def cmd_oversized(path, nbytes):
     s = connect(path, timeout=5)
     block = b"x" * 65536
@@ -178,7 +168,6 @@ COMMANDS = {
     "probe": cmd_probe,
     "never-read": cmd_never_read,
     "mid-reply": cmd_mid_reply,
-    "mid-request": cmd_mid_request,
     "oversized": cmd_oversized,
 }
 

@@ -154,8 +154,8 @@ expect_idle "30 clients that never read"
 
 # --- 3. disconnects mid-request and mid-reply, oversized lines ---
 gk_check "500 disconnects mid-reply" -- as_uid 20013 /usr/bin/python3 "$HOSTILE" mid-reply "$GKD_SOCK" 500
-gk_check "500 disconnects mid-request" -- as_uid 20013 /usr/bin/python3 "$HOSTILE" mid-request \
-	"$GKD_SOCK" 500
+gk_check "500 disconnects mid-request" -- as_uid 20013 /usr/bin/python3 \
+	"$GK_SOURCE_DIR/tests/integration/gkd-client.py" midway "$GKD_SOCK" 500
 OUT=$(hostile oversized "$GKD_SOCK" 4000000)
 gk_check "a 4 MB line: line-too-long, then a close ($(echo "$OUT" | tail -1 | cut -c1-60))" -- \
 	grep -q '"line-too-long"' <<<"$OUT"
