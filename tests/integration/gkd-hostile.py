@@ -17,6 +17,7 @@ usage: gkd-hostile.py COMMAND SOCKET [ARGS...]
   oversized SOCKET BYTES     one line of BYTES without a newline, sent as fast as the daemon
                              takes it; prints what came back
 """
+import importlib.util
 import json
 import os
 import resource
@@ -25,22 +26,15 @@ import socket
 import sys
 import time
 
+# connect() with a retry while the listen backlog is full, shared with the polite clients
+_spec = importlib.util.spec_from_file_location(
+    "gkd_client", os.path.join(os.path.dirname(os.path.abspath(__file__)), "gkd-client.py"))
+_client = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_client)
+connect = _client.connect
+
 REQ_STATUS = b'{"version":1,"request":"status"}\n'
 REQ_LIST = b'{"version":1,"request":"list"}\n'
-
-
-def connect(path, timeout=10):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            s.connect(path)
-            return s
-        except BlockingIOError:  # the listen backlog is full: the daemon is accepting
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.001)
 
 
 def readable(s):
