@@ -10,7 +10,12 @@ MESON ?= meson
 DEPS := meson ninja-build gcc pkg-config python3 libkmod-dev libjson-c-dev libcmocka-dev \
 	psmisc lsof valgrind
 
-.PHONY: all build deps check demo clean
+# make fuzz: every libFuzzer target (tests/fuzz) for FUZZ_SECONDS each, in a clang
+# ASan+UBSan build of its own; bench/README.md records a long run.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: all build deps check demo clean fuzz
 
 all: build
 
@@ -27,8 +32,17 @@ check: build
 	@status=0; $(MESON) test -C $(BUILD) --print-errorlogs $(TESTFLAGS) || status=$$?; \
 		python3 tests/summary.py $(BUILD)/meson-logs/testlog.json || status=1; exit $$status
 
+$(FUZZ_BUILD)/build.ninja: | deps
+	@./tools/ensure-deps clang libclang-rt-14-dev
+	CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false \
+		-Db_sanitize=address,undefined -Db_lundef=false --buildtype=debugoptimized
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_BUILD)
+
 demo: build
 	@if [ -x sim/demo ]; then GK_BUILD_DIR=$(BUILD) ./sim/demo; else ./tools/fixture-demo $(BUILD); fi
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)
