@@ -50,6 +50,15 @@ gkd_expect_held "GPU 1 released" "$ROOT" "nvidia0 $(gkd_all_gpus 8 | sed 's/ nvi
 gk_expect_exit 0 "a member of --group (primary gid) may change it" -- as_nobody "$GPUKEEP" pm \
 	"${S[@]}" -i 1 1
 gkd_expect_held "GPU 1 held again" "$ROOT" "$ALL"
+# the state file cannot be saved (a full or read-only disk; here: no write permission)
+SUM=$(md5sum <"$GK_TMP/state/persistence.json")
+chmod 0555 "$GK_TMP/state"
+gk_expect_exit 1 "a change whose state file cannot be saved fails" -- "$GPUKEEP" pm "${S[@]}" -i 2 0
+gk_check "... saying nothing changed" -- grep -q "cannot save the state file in .*nothing changed" \
+	"$GK_TMP/last.err"
+gkd_expect_held "... GPU 2 is still held" "$ROOT" "$ALL"
+gk_check "... and the old state file is whole" -- test "$(md5sum <"$GK_TMP/state/persistence.json")" = "$SUM"
+chmod 0755 "$GK_TMP/state"
 kill -HUP "$GKD_PID"
 gk_check "SIGHUP re-enumerates after the drop" -- gkc wait "$GKD_SOCK" 'len(gpus) == 8' 5
 gkd_stop
