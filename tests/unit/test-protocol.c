@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -156,6 +157,18 @@ static void test_hostile(void **state)
 		GK_PERR_BAD_REQUEST, "out of range");
 	refused("{\"version\":99999999999999999999,\"request\":\"list\"}", GK_PERR_BAD_REQUEST,
 		"out of range");
+	/* found by fuzz-protocol: the message quoted 24 bytes of a shorter number at the end of a
+	 * line that is not NUL-terminated, reading past it */
+	{
+		static const char line[] = "{\"$\": 777777777777777777777}";
+		char *exact = malloc(sizeof(line) - 1);
+
+		assert_non_null(exact);
+		memcpy(exact, line, sizeof(line) - 1);
+		expect_refused(exact, sizeof(line) - 1, GK_PERR_BAD_REQUEST,
+			       "out of range: 777777777777777777777 (");
+		free(exact);
+	}
 	/* the edges still pass, and "\\u0000" spelled as text (an escaped backslash) is no NUL */
 	assert_int_equal(
 		parse("{\"version\":1,\"request\":\"list\",\"id\":-9223372036854775808}", &r, &err),

@@ -255,7 +255,8 @@ static int scan_number(struct scan *sc)
 			return 0;
 	}
 	return fail(sc->err, GK_PERR_BAD_REQUEST,
-		    "number out of range: %.24s%s (integers must fit in 64 bits)", sc->s + start,
+		    "number out of range: %.*s%s (integers must fit in 64 bits)",
+		    (int)MIN(sc->i - start, (size_t)24), sc->s + start,
 		    sc->i - start > 24 ? "..." : "");
 }
 
