@@ -12,7 +12,12 @@ DEPS := meson ninja-build gcc pkg-config python3 libkmod-dev libjson-c-dev libcm
 # `make deb` and the simulated Debian node (sim/vm/run --userland debian).
 DEB_DEPS := debhelper dpkg-dev lintian mmdebstrap
 
-.PHONY: all build deps check demo deb clean
+# make fuzz: every libFuzzer target (tests/fuzz) for FUZZ_SECONDS each, in a clang
+# ASan+UBSan build of its own; bench/README.md records a long run.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: all build deps check demo deb clean fuzz
 
 all: build
 
@@ -34,8 +39,17 @@ deb: deps
 	@./tools/ensure-deps $(DEB_DEPS)
 	./tools/build-deb $(BUILD)
 
+$(FUZZ_BUILD)/build.ninja: | deps
+	@./tools/ensure-deps clang libclang-rt-14-dev
+	CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false \
+		-Db_sanitize=address,undefined -Db_lundef=false --buildtype=debugoptimized
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_BUILD)
+
 demo: build
 	@if [ -x sim/demo ]; then GK_BUILD_DIR=$(BUILD) ./sim/demo; else ./tools/fixture-demo $(BUILD); fi
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)

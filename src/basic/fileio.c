@@ -8,21 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
 #include "macro.h"
 #include "string-util.h"
 
-int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size)
+static int read_fd_full(int fd, size_t max, char **ret, size_t *ret_size)
 {
-	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *buf = NULL;
 	size_t size = 0, alloc = 0;
-
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
 
 	for (;;) {
 		ssize_t k;
@@ -56,6 +52,35 @@ int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_
 	if (ret_size)
 		*ret_size = size;
 	return 0;
+}
+
+int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	_cleanup_close_ int fd = -EBADF;
+
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	return read_fd_full(fd, max, ret, ret_size);
+}
+
+int read_regular_file_at(int dirfd, const char *path, size_t max, int flags, char **ret,
+			 size_t *ret_size)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below. */
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | flags);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
+	return read_fd_full(fd, max, ret, ret_size);
 }
 
 int read_attr_at(int dirfd, const char *path, char *buf, size_t n)

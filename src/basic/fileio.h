@@ -12,6 +12,14 @@
 int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
 
 /*
+ * The same for a file named by a user or found in a directory others can write to: opened without
+ * blocking (a FIFO never stalls the caller) and with @flags added (O_NOFOLLOW), then refused with
+ * -EISDIR for a directory and -EBADFD for anything else that is not a regular file.
+ */
+int read_regular_file_at(int dirfd, const char *path, size_t max, int flags, char **ret,
+			 size_t *ret_size);
+
+/*
  * Reads the first line of a small attribute file into @buf (size @n), without the newline and
  * with trailing whitespace removed. Returns 0 or -errno; -ENOBUFS when the line does not fit.
  */

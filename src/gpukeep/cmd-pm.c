@@ -80,8 +80,9 @@ static bool any_opening(struct json_object *reply)
 static bool pci_in(struct json_object *gpus, const char *pci)
 {
 	for (size_t i = 0; i < json_object_array_length(gpus); i++)
-		if (streq(json_object_get_string(get(json_object_array_get_idx(gpus, i), "pci")),
-			  pci))
+		if (streq_ptr(
+			    json_object_get_string(get(json_object_array_get_idx(gpus, i), "pci")),
+			    pci))
 			return true;
 	return false;
 }

@@ -9,6 +9,7 @@
 #include "daemon-call.h"
 #include "daemon/client.h"
 #include "macro.h"
+#include "string-util.h"
 
 int daemon_call(const char *verb, const char *socket_path, enum gk_req_type type, const char *gpu,
 		int enabled, struct json_object **ret)
@@ -44,8 +45,13 @@ int daemon_call(const char *verb, const char *socket_path, enum gk_req_type type
 			err.code);
 		return GK_EXIT_PRECONDITION;
 	case -EREMOTEIO:
-		fprintf(stderr, "gpukeep %s: gpukeepd refused: %s (%s)\n", verb, err.message,
-			err.code);
+		if (streq(err.code, "too-many-clients"))
+			fprintf(stderr,
+				"gpukeep %s: gpukeepd is busy (%s); try again in a moment\n", verb,
+				err.message);
+		else
+			fprintf(stderr, "gpukeep %s: gpukeepd refused: %s (%s)\n", verb,
+				err.message, err.code);
 		return GK_EXIT_FAILED;
 	default:
 		fprintf(stderr, "gpukeep %s: %s\n", verb,

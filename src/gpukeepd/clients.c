@@ -3,8 +3,10 @@
  * all and per uid, one request line, one reply in flight, and the time to finish a request. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/param.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -45,14 +47,24 @@ int server_socket_open(const char *path, uid_t uid, gid_t gid, int *ret_fd)
 
 static bool in_group(int fd, const struct ucred *cred, gid_t gid)
 {
-	gid_t groups[256];
-	socklen_t len = sizeof(groups);
+	_cleanup_free_ gid_t *big = NULL;
+	gid_t small[256], *groups = small;
+	socklen_t len = sizeof(small);
 
 	if (cred->gid == gid)
 		return true;
-	/* SO_PEERGROUPS: the supplementary groups at connect time, with no /proc race. */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false;
+	/* SO_PEERGROUPS: the supplementary groups at connect time, with no /proc race. A member
+	 * of more groups than fit gets ERANGE and, in len, the size the kernel needs. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		if (errno != ERANGE || len <= sizeof(small) || len > GKD_MAX_GROUPS * sizeof(gid_t))
+			return false;
+		big = malloc(len);
+		if (!big)
+			return false;
+		groups = big;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+			return false;
+	}
 	for (size_t i = 0; i < len / sizeof(gid_t); i++)
 		if (groups[i] == gid)
 			return true;
@@ -64,8 +76,16 @@ static size_t clients_of_uid(const struct gkd *d, uid_t uid)
 	size_t n = 0;
 
 	for (const struct client *c = d->clients.head; c; c = c->next)
-		n += c->cred.uid == uid;
+		n += c->cred.uid == uid && !c->draining;
 	return n;
+}
+
+unsigned clients_held_back(unsigned max_clients)
+{
+	/* An eighth of the slots (32 of the default 256), at least one when there are two. */
+	if (max_clients < 2)
+		return 0;
+	return max_clients / 8 ? max_clients / 8 : 1;
 }
 
 static void client_free(struct gkd *d, struct client *c)
@@ -76,25 +96,19 @@ static void client_free(struct gkd *d, struct client *c)
 		d->clients.head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	d->clients.n--;
+	if (c->draining)
+		d->clients.draining--;
+	else
+		d->clients.n--;
 	safe_close(c->fd);
 	free(c->out);
 	free(c);
-}
-
-/* Refusal at accept: one best-effort line, then close. The socket buffer is empty, so a short
- * line always fits and this never blocks. */
-static void refuse_connection(int fd, const char *message)
-{
-	struct json_object *o = proto_reply_error(NULL, GK_PERR_TOO_MANY_CLIENTS, message);
-	_cleanup_free_ char *line = NULL;
-	size_t len;
-
-	line = o ? proto_serialize(o, &len) : NULL;
-	json_object_put(o);
-	if (line)
-		(void)!send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
+	/* After a crowd (thousands of 4 KiB buffers) has gone, give the pages back: free() alone
+	 * returns only the top of the heap, and an idle daemon should look idle. */
+	if (!d->clients.head && d->clients.peak >= GKD_TRIM_AFTER) {
+		malloc_trim(0);
+		d->clients.peak = 0;
+	}
 }
 
 static int client_watch(struct gkd *d, struct client *c, uint32_t events, int op)
@@ -104,25 +118,78 @@ static int client_watch(struct gkd *d, struct client *c, uint32_t events, int op
 	return epoll_ctl(d->epfd, op, c->fd, &ev) < 0 ? -errno : 0;
 }
 
-static void client_add(struct gkd *d, int fd, const struct ucred *cred)
+static struct client *client_new(struct gkd *d, int fd, const struct ucred *cred, bool may_change)
 {
 	struct client *c = calloc(1, sizeof(*c));
 
 	if (!c) {
 		close(fd);
-		return;
+		return NULL;
 	}
 	c->fd = fd;
 	c->cred = *cred;
-	c->may_change = cred->uid == 0 || (d->auth_group && in_group(fd, cred, d->auth_gid));
+	c->may_change = may_change;
 	c->deadline = now_usec() + d->cfg->client_timeout_ms * 1000ULL;
 	c->next = d->clients.head;
 	if (c->next)
 		c->next->prev = c;
 	d->clients.head = c;
 	d->clients.n++;
-	if (client_watch(d, c, EPOLLIN, EPOLL_CTL_ADD) < 0)
+	if (d->clients.n + d->clients.draining > d->clients.peak)
+		d->clients.peak = d->clients.n + d->clients.draining;
+	if (client_watch(d, c, EPOLLIN, EPOLL_CTL_ADD) < 0) {
 		client_free(d, c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * Refusal at accept. Closing at once, with the client's request still unread, resets the
+ * connection: the client saw "connection reset" instead of the reason. So: the line (the socket
+ * buffer is empty, so it fits and this never blocks), then our write side shut down, then the
+ * client's input read and dropped until it closes or GKD_DRAIN_MS pass. Refusals draining at once
+ * are capped; past that a refused connection is closed at once, as before.
+ */
+static void refuse_connection(struct gkd *d, int fd, const struct ucred *cred, const char *message)
+{
+	struct json_object *o = proto_reply_error(NULL, GK_PERR_TOO_MANY_CLIENTS, message);
+	_cleanup_free_ char *line = NULL;
+	struct client *c;
+	size_t len;
+
+	d->dropped++;
+	line = o ? proto_serialize(o, &len) : NULL;
+	json_object_put(o);
+	if (line)
+		(void)!send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (d->clients.draining >= GKD_MAX_DRAINING || shutdown(fd, SHUT_WR) < 0) {
+		close(fd);
+		return;
+	}
+	c = client_new(d, fd, cred, false);
+	if (!c)
+		return;
+	d->clients.n--;
+	d->clients.draining++;
+	c->draining = true;
+	c->deadline = now_usec() + MIN(d->cfg->client_timeout_ms, GKD_DRAIN_MS) * 1000ULL;
+}
+
+/* Why @cred may not have one more connection, or NULL. Root and the daemon's group have slots
+ * held back that nobody else can take, so that a crowd of ordinary users never locks them out. */
+static const char *over_cap(const struct gkd *d, const struct ucred *cred, bool privileged)
+{
+	unsigned max = d->cfg->max_clients;
+
+	if (!privileged && d->clients.n + clients_held_back(max) >= max)
+		return "too many clients; try again later";
+	if (d->clients.n >= max)
+		return "too many clients; try again later";
+	/* Root is exempt from the per-uid cap: it may always reach its own daemon. */
+	if (cred->uid != 0 && clients_of_uid(d, cred->uid) >= d->cfg->max_clients_per_uid)
+		return "too many connections from this uid; try again later";
+	return NULL;
 }
 
 void clients_accept(struct gkd *d)
@@ -131,6 +198,8 @@ void clients_accept(struct gkd *d)
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		int fd = accept4(d->listenfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		const char *why;
+		bool privileged;
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
@@ -143,18 +212,12 @@ void clients_accept(struct gkd *d)
 			close(fd);
 			continue;
 		}
-		if (d->clients.n >= d->cfg->max_clients) {
-			d->dropped++;
-			refuse_connection(fd, "too many clients; try again later");
-			continue;
-		}
-		/* Root is exempt from the per-uid cap: it may always reach its own daemon. */
-		if (cred.uid != 0 && clients_of_uid(d, cred.uid) >= d->cfg->max_clients_per_uid) {
-			d->dropped++;
-			refuse_connection(fd, "too many connections from this uid");
-			continue;
-		}
-		client_add(d, fd, &cred);
+		privileged = cred.uid == 0 || (d->auth_group && in_group(fd, &cred, d->auth_gid));
+		why = over_cap(d, &cred, privileged);
+		if (why)
+			refuse_connection(d, fd, &cred, why);
+		else
+			client_new(d, fd, &cred, privileged);
 	}
 }
 
@@ -251,11 +314,30 @@ static int client_read(struct gkd *d, struct client *c)
 	}
 }
 
+/* A refused client's input, read and dropped. Returns -ECONNRESET at its EOF. */
+static int client_drain(struct client *c)
+{
+	char buf[4096];
+
+	for (;;) {
+		ssize_t k = recv(c->fd, buf, sizeof(buf), 0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		if (k == 0)
+			return -ECONNRESET;
+	}
+}
+
 void client_event(struct gkd *d, struct client *c, uint32_t events)
 {
 	int r = 0;
 
-	if (c->out && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+	if (c->draining)
+		r = client_drain(c);
+	else if (c->out && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		r = client_flush(c);
 		if (r > 0 && !c->closing) {
 			c->deadline = now_usec() + d->cfg->client_timeout_ms * 1000ULL;
@@ -277,9 +359,12 @@ void clients_tick(struct gkd *d, uint64_t now)
 		next = c->next;
 		if (now < c->deadline)
 			continue;
-		log_debug("client uid %u pid %d: no complete request in %u ms; dropped",
-			  (unsigned)c->cred.uid, (int)c->cred.pid, d->cfg->client_timeout_ms);
-		d->dropped++;
+		if (!c->draining) {
+			log_debug("client uid %u pid %d: no complete request in %u ms; dropped",
+				  (unsigned)c->cred.uid, (int)c->cred.pid,
+				  d->cfg->client_timeout_ms);
+			d->dropped++;
+		}
 		client_free(d, c);
 	}
 }

@@ -22,13 +22,24 @@ struct client {
 	char *out; /* reply bytes not yet sent */
 	size_t out_len, out_off;
 	bool closing;	   /* close once the output is sent */
+	bool draining;	   /* refused at accept: its input is read and dropped until EOF */
 	uint64_t deadline; /* a request must be complete (and its reply read) by then */
 };
 
 struct client_list {
 	struct client *head;
-	size_t n;
+	size_t n;	 /* served connections (the caps count these) */
+	size_t draining; /* refused ones still being drained */
+	size_t peak;	 /* most connections at once since the list was last empty */
 };
+
+#define GKD_MAX_DRAINING 64    /* refused connections drained at once */
+#define GKD_DRAIN_MS	 1000  /* how long a refused client has to read the refusal */
+#define GKD_TRIM_AFTER	 64    /* connections at once after which memory is trimmed */
+#define GKD_MAX_GROUPS	 65536 /* NGROUPS_MAX: supplementary groups a peer can have */
+
+/* Connections held back for root and the daemon's group out of @max_clients (an eighth). */
+unsigned clients_held_back(unsigned max_clients);
 
 /*
  * Creates the listening socket at @path (a stale one is replaced), mode 0666 (anyone may read;

@@ -251,8 +251,9 @@ static void print_config(const struct ids *ids)
 	printf("uvm-persistence-mode  %s\n", cfg.uvm ? "on" : "off");
 	printf("open-timeout          %.2f s\n", cfg.open_timeout_ms / 1000.0);
 	printf("client-timeout        %.2f s\n", cfg.client_timeout_ms / 1000.0);
-	printf("max-clients           %u (%u per non-root uid)\n", cfg.max_clients,
-	       cfg.max_clients_per_uid);
+	printf("max-clients           %u (%u per non-root uid; %u held back for root and the "
+	       "group)\n",
+	       cfg.max_clients, cfg.max_clients_per_uid, clients_held_back(cfg.max_clients));
 	printf("logging               %s%s\n", cfg.foreground ? "stderr" : "syslog (LOG_DAEMON)",
 	       cfg.verbose ? ", verbose" : "");
 }
@@ -292,16 +293,23 @@ static int signals_setup(void)
 	return fd < 0 ? -errno : fd;
 }
 
+static int dir_error(int r, const char *opt, const char *path, const char *why)
+{
+	if (r == -EPERM && why[0])
+		return log_error_errno(r, "refusing %s %s: %s", opt, path, why);
+	return log_error_errno(r, "cannot prepare %s %s: %m", opt, path);
+}
+
 /* Root-only work: everything that needs a path under /var/run or /var/lib as root. */
 static int root_work(struct gkd *d, const struct ids *ids, int *ret_pidfd, int *ret_statefd)
 {
+	char why[256] = "";
 	pid_t other = 0;
 	int r;
 
-	r = dir_prepare(cfg.runtime_dir, ids->uid, ids->gid, NULL);
+	r = dir_prepare(cfg.runtime_dir, ids->uid, ids->gid, NULL, why, sizeof(why));
 	if (r < 0)
-		return log_error_errno(r, "cannot prepare the runtime directory %s: %m",
-				       cfg.runtime_dir);
+		return dir_error(r, "--runtime-dir", cfg.runtime_dir, why);
 	r = pidfile_acquire(cfg.pid_path, ids->uid, ids->gid, &other);
 	if (r == -EBUSY) {
 		log_error("another gpukeepd (pid %d) holds %s", (int)other, cfg.pid_path);
@@ -313,10 +321,9 @@ static int root_work(struct gkd *d, const struct ids *ids, int *ret_pidfd, int *
 	r = server_socket_open(cfg.socket_path, ids->uid, ids->gid, &d->listenfd);
 	if (r < 0)
 		return log_error_errno(r, "cannot listen on %s: %m", cfg.socket_path);
-	r = dir_prepare(cfg.state_dir, ids->uid, ids->gid, ret_statefd);
+	r = dir_prepare(cfg.state_dir, ids->uid, ids->gid, ret_statefd, why, sizeof(why));
 	if (r < 0)
-		return log_error_errno(r, "cannot prepare the state directory %s: %m",
-				       cfg.state_dir);
+		return dir_error(r, "--state-dir", cfg.state_dir, why);
 	d->notifyfd = notify_open();
 	if (d->notifyfd < 0 && d->notifyfd != -ENOENT)
 		log_warning_errno(d->notifyfd, "cannot reach $NOTIFY_SOCKET: %m");

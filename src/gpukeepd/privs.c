@@ -16,6 +16,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "privs.h"
+#include "string-util.h"
 
 static int lookup_user(const char *user, uid_t *ret_uid, gid_t *ret_gid)
 {
@@ -69,12 +70,26 @@ int ids_resolve(const char *user, const char *group, struct ids *ret)
 	return 0;
 }
 
-int dir_prepare(const char *path, uid_t uid, gid_t gid, int *ret_fd)
+/* Gives a directory we created, or one we adopt, to the daemon: owner, group and mode 0755. */
+static int dir_take(int fd, const struct stat *st, uid_t uid, gid_t gid)
+{
+	if ((st->st_uid != uid || st->st_gid != gid) && fchown(fd, uid, gid) < 0)
+		return -errno;
+	if ((st->st_mode & 07777) != 0755 && fchmod(fd, 0755) < 0)
+		return -errno;
+	return 0;
+}
+
+int dir_prepare(const char *path, uid_t uid, gid_t gid, int *ret_fd, char *why, size_t whylen)
 {
 	_cleanup_close_ int fd = -EBADF;
+	const char *base = strrchr(path, '/');
+	bool created;
 	struct stat st;
+	int r;
 
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+	created = mkdir(path, 0755) >= 0;
+	if (!created && errno != EEXIST)
 		return -errno;
 	/* O_NOFOLLOW: a symlink planted here must not make us chown its target. */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -82,10 +97,32 @@ int dir_prepare(const char *path, uid_t uid, gid_t gid, int *ret_fd)
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
-		return -errno;
-	if ((st.st_mode & 07777) != 0755 && fchmod(fd, 0755) < 0)
-		return -errno;
+	/*
+	 * An existing directory is the daemon's only if it already belongs to the daemon user, or
+	 * is a root-owned one named "gpukeep" (what systemd's RuntimeDirectory= and StateDirectory=
+	 * or an installer create). Anything else (--state-dir /tmp) is refused: chown and chmod
+	 * would have handed someone else's directory to the daemon user. Writable by others is
+	 * never safe: anyone could replace the socket or the state file.
+	 */
+	if (!created && (st.st_mode & 0022)) {
+		snprintf(why, whylen, "it is writable by %s (mode %04o)",
+			 st.st_mode & 0002 ? "everyone" : "its group", st.st_mode & 07777);
+		return -EPERM;
+	}
+	if (!created && st.st_uid != uid &&
+	    !(st.st_uid == 0 && streq(base ? base + 1 : path, "gpukeep"))) {
+		snprintf(why, whylen,
+			 "it exists and belongs to uid %u, not to the daemon's uid %u; give "
+			 "gpukeepd "
+			 "a directory of its own (a missing one is created), or chown %u:%u it",
+			 (unsigned)st.st_uid, (unsigned)uid, (unsigned)uid, (unsigned)gid);
+		return -EPERM;
+	}
+	if (created || st.st_uid != uid) {
+		r = dir_take(fd, &st, uid, gid);
+		if (r < 0)
+			return r;
+	}
 	if (ret_fd)
 		*ret_fd = TAKE_FD(fd);
 	return 0;
@@ -148,6 +185,23 @@ static int verify_dropped(const struct ids *ids)
 	return 0;
 }
 
+/*
+ * Empties the capability bounding set, so that nothing this process could ever exec regains a
+ * capability. Needs CAP_SETPCAP, so it runs before setresuid(). Stops at the first number the
+ * kernel does not know (EINVAL): that is past its last capability.
+ */
+static int capbset_drop_all(void)
+{
+	for (unsigned long cap = 0;; cap++) {
+		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (r < 0)
+			return errno == EINVAL ? 0 : -errno;
+		if (r == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return -errno;
+	}
+}
+
 int privs_drop(const struct ids *ids)
 {
 	int r;
@@ -159,6 +213,12 @@ int privs_drop(const struct ids *ids)
 		if (setresgid(ids->gid, ids->gid, ids->gid) < 0)
 			return log_error_errno(errno, "setresgid(%u): %m", (unsigned)ids->gid);
 	}
+	r = capbset_drop_all();
+	/* Started without root and without --user there is nothing to drop it with, nor to lose. */
+	if (r < 0 && (r != -EPERM || ids->change_uid || geteuid() == 0))
+		return log_error_errno(r, "cannot empty the capability bounding set: %m (it needs "
+					  "CAP_SETPCAP; under systemd, add it to "
+					  "CapabilityBoundingSet=)");
 	if (ids->change_uid && setresuid(ids->uid, ids->uid, ids->uid) < 0)
 		return log_error_errno(errno, "setresuid(%u): %m", (unsigned)ids->uid);
 	r = verify_dropped(ids);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct ids {
@@ -20,10 +21,13 @@ struct ids {
 int ids_resolve(const char *user, const char *group, struct ids *ret);
 
 /*
- * Creates @path (mode 0755) if missing and gives it to @uid:@gid, refusing a symlink or a
- * non-directory. Returns 0 or -errno. With @ret_fd, also returns an O_RDONLY directory fd.
+ * Creates @path (mode 0755, owned by @uid:@gid) if missing. An existing directory is used as it
+ * is when @uid owns it, adopted (chowned, mode 0755) when root owns it and it is named
+ * "gpukeep", and refused otherwise, or when it is writable by its group or others: -EPERM with
+ * the reason in @why. A symlink or a non-directory is refused (-ELOOP, -ENOTDIR). Returns 0 or
+ * -errno. With @ret_fd, also returns an O_RDONLY directory fd.
  */
-int dir_prepare(const char *path, uid_t uid, gid_t gid, int *ret_fd);
+int dir_prepare(const char *path, uid_t uid, gid_t gid, int *ret_fd, char *why, size_t whylen);
 
 /*
  * Creates and locks the pid file (the single-instance guard) and writes our pid into it.
@@ -33,7 +37,8 @@ int dir_prepare(const char *path, uid_t uid, gid_t gid, int *ret_fd);
 int pidfile_acquire(const char *path, uid_t uid, gid_t gid, pid_t *ret_other);
 
 /*
- * Drops to @ids for good: supplementary groups cleared, real/effective/saved ids set, then checks
+ * Drops to @ids for good: supplementary groups cleared, the capability bounding set emptied,
+ * real/effective/saved ids set, then checks
  * that setuid(0)/setgid(0) fail, and sets PR_SET_NO_NEW_PRIVS. Returns 0 or -errno (-EPERM when
  * root could be regained).
  */

@@ -26,8 +26,15 @@ import time
 def connect(path, timeout=10):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
-    s.connect(path)
-    return s
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            s.connect(path)
+            return s
+        except BlockingIOError:  # the listen backlog is full: the daemon is accepting
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.001)
 
 
 def readline(s):

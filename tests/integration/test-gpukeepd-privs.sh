@@ -37,6 +37,7 @@ gk_check "NoNewPrivs: 1" -- grep -qE '^NoNewPrivs:\s+1$' "$ST"
 gk_check "no effective or permitted capabilities" -- \
 	grep -qE '^CapEff:\s+0+$' "$ST"
 gk_check "... permitted" -- grep -qE '^CapPrm:\s+0+$' "$ST"
+gk_check "... and an empty bounding set (issue 15, defect 8)" -- grep -qE '^CapBnd:\s+0+$' "$ST"
 gkd_expect_held "still holds every device after the drop" "$ROOT" "$ALL"
 gk_check "runtime dir owned by nobody:nogroup" -- \
 	test "$(stat -c %u:%g "$GK_TMP/run")" = "65534:$NOGROUP"
@@ -49,12 +50,59 @@ gkd_expect_held "GPU 1 released" "$ROOT" "nvidia0 $(gkd_all_gpus 8 | sed 's/ nvi
 gk_expect_exit 0 "a member of --group (primary gid) may change it" -- as_nobody "$GPUKEEP" pm \
 	"${S[@]}" -i 1 1
 gkd_expect_held "GPU 1 held again" "$ROOT" "$ALL"
+# the state file cannot be saved (a full or read-only disk; here: no write permission)
+SUM=$(md5sum <"$GK_TMP/state/persistence.json")
+chmod 0555 "$GK_TMP/state"
+gk_expect_exit 1 "a change whose state file cannot be saved fails" -- "$GPUKEEP" pm "${S[@]}" -i 2 0
+gk_check "... saying nothing changed" -- grep -q "cannot save the state file in .*nothing changed" \
+	"$GK_TMP/last.err"
+gkd_expect_held "... GPU 2 is still held" "$ROOT" "$ALL"
+gk_check "... and the old state file is whole" -- test "$(md5sum <"$GK_TMP/state/persistence.json")" = "$SUM"
+chmod 0755 "$GK_TMP/state"
 kill -HUP "$GKD_PID"
 gk_check "SIGHUP re-enumerates after the drop" -- gkc wait "$GKD_SOCK" 'len(gpus) == 8' 5
 gkd_stop
 gk_result $? "SIGTERM: exit 0"
 gk_check "pid file removed after the drop" -- test ! -e "$GK_TMP/run/gpukeepd.pid"
 gk_check "socket removed after the drop" -- test ! -e "$GKD_SOCK"
+
+# --- directories (issue 15, defect 5): created for the daemon, never taken from someone else ---
+# run/ and state/ now belong to nobody: a daemon that stays root must not take them back
+: >"$GKD_LOG"
+"$GPUKEEPD" --foreground --root "$ROOT" --runtime-dir "$GK_TMP/run" --state-dir "$GK_TMP/state" \
+	2>>"$GKD_LOG"
+gk_result $(($? != 1)) "a runtime directory owned by another uid is refused (exit 1)"
+gk_check "... naming it and the fix" -- grep -q \
+	"refusing --runtime-dir $GK_TMP/run: it exists and belongs to uid 65534, not to the daemon's uid 0" \
+	"$GKD_LOG"
+gk_check "... and left as it was" -- test "$(stat -c %u:%a "$GK_TMP/run")" = 65534:755
+rm -rf "$GK_TMP/run" "$GK_TMP/state"
+mkdir -m 1777 "$GK_TMP/tmp"
+: >"$GKD_LOG"
+"$GPUKEEPD" --foreground --root "$ROOT" --runtime-dir "$GK_TMP/run" --state-dir "$GK_TMP/tmp" \
+	--user nobody 2>>"$GKD_LOG"
+gk_result $(($? != 1)) "--state-dir on a world-writable directory (/tmp) is refused (exit 1)"
+gk_check "... naming it" -- grep -q "refusing --state-dir $GK_TMP/tmp: it is writable by everyone (mode 1777)" \
+	"$GKD_LOG"
+gk_check "... and it keeps its owner and mode (was turned into 0755 nobody)" -- \
+	test "$(stat -c %u:%a "$GK_TMP/tmp")" = 0:1777
+mkdir -m 0755 "$GK_TMP/srv"
+"$GPUKEEPD" --foreground --root "$ROOT" --runtime-dir "$GK_TMP/run" --state-dir "$GK_TMP/srv" \
+	--user nobody 2>>"$GKD_LOG"
+gk_result $(($? != 1)) "a root-owned directory not named gpukeep is refused"
+gk_check "... and not chowned" -- test "$(stat -c %u:%a "$GK_TMP/srv")" = 0:755
+# what systemd's StateDirectory= makes: root-owned, named gpukeep: adopted
+rm -rf "$GK_TMP/run"
+mkdir -m 0700 "$GK_TMP/gpukeep"
+gkd_start "$ROOT" --user nobody --group nogroup --state-dir "$GK_TMP/gpukeep"
+gk_result $? "a root-owned directory named gpukeep (systemd's StateDirectory=) is adopted"
+gk_check "... given to the daemon user, mode 0755" -- \
+	test "$(stat -c %u:%g:%a "$GK_TMP/gpukeep")" = "65534:$NOGROUP:755"
+gkd_stop
+gkd_start "$ROOT" --user nobody --group nogroup --state-dir "$GK_TMP/gpukeep"
+gk_result $? "the daemon's own directories are used again at the next start"
+gkd_stop
+rm -rf "$GK_TMP/run" "$GK_TMP/state" "$GK_TMP/gpukeep"
 
 # --- authorisation: the daemon's group is adm (gid 4); nobody is not in it ---
 ADM=$(getent group adm | cut -d: -f3)

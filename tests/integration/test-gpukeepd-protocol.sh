@@ -28,6 +28,17 @@ error_reply "not JSON" 'hello' bad-request
 error_reply "truncated JSON" '{"version":1,"request":' bad-request
 error_reply "an array" '[1]' bad-request
 error_reply "trailing data" '{"version":1,"request":"list"} x' bad-request
+# issue 15, defect 3: what json-c alone lets through
+error_reply "a duplicate key (the last one won: release-all ran)" \
+	'{"version":1,"request":"list","request":"release-all"}' bad-request
+gkd_expect_held "... and nothing was released" "$ROOT" "$ALL"
+error_reply "\\u0000 in a string (\"list\\u0000\" ran list)" \
+	'{"version":1,"request":"list\u0000"}' bad-request
+error_reply "a 28-digit id" '{"version":1,"request":"list","id":1234567890123456789012345678}' \
+	bad-request
+R=$(printf '{"version":1,"request":"li\xffst"}\n' | gkc raw "$GKD_SOCK")
+gkd_json_check "invalid UTF-8: refused, and the reply is valid JSON" "$R" \
+	'r["error"] == "bad-request" and "UTF-8" in r["message"]'
 error_reply "no version" '{"request":"list"}' bad-request
 error_reply "version 2" '{"version":2,"request":"list"}' unsupported-version
 error_reply "unknown request" '{"version":1,"request":"format-disk"}' unknown-request

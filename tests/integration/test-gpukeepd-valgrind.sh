@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # gpukeepd under valgrind for a short protocol session (every request type, bad input, a client
-# dropped at its deadline, SIGHUP, a retried open, SIGTERM): no leak and no memory error.
+# dropped at its deadline, refused connections drained, SIGHUP, a retried open, SIGTERM): no
+# leak and no memory error.
 
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -28,7 +29,7 @@ GPUKEEPD="$GK_TMP/vg-gpukeepd"
 printf '#!/bin/sh\nexec %s %s "$@"\n' "${VG[*]}" "$GPUKEEPD_REAL" >"$GPUKEEPD"
 chmod +x "$GPUKEEPD"
 
-gkd_start "$ROOT" --client-timeout 1 --uvm-persistence-mode
+gkd_start "$ROOT" --client-timeout 1 --uvm-persistence-mode --max-clients 70
 gk_result $? "daemon starts under valgrind"
 gkd_expect_held "holds what exists" "$ROOT" \
 	"nvidia-uvm nvidia0 nvidia1 nvidia2 nvidia3 nvidia4 nvidia5 nvidia7 nvidiactl"
@@ -45,6 +46,9 @@ gkc midway "$GKD_SOCK" 5
 gkc rude "$GKD_SOCK" 20
 gk_check "a stalled client is dropped" -- gkc slow "$GKD_SOCK" 1
 gk_check "concurrent clients" -- gkc concurrent "$GKD_SOCK" 20
+# 80 at once over a cap of 70: refusals drained, then the heap trimmed when the crowd leaves
+gk_check "a crowd over the cap" -- python3 "$GK_SOURCE_DIR/tests/integration/gkd-hostile.py" hold \
+	"$GKD_SOCK" 80 0 </dev/null
 mv "$GK_TMP/nvidia6.away" "$ROOT/dev/nvidia6"
 kill -HUP "$GKD_PID"
 gk_check "the retried open succeeds" -- gkc wait "$GKD_SOCK" 'gpus[6]["state"] == "held"' 20

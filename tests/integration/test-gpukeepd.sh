@@ -151,6 +151,23 @@ gk_result $? "a corrupt state file does not stop the daemon"
 gk_check "... it is reported" -- grep -q 'state file .* is corrupt' "$GKD_LOG"
 gkd_expect_held "... and the default applies" "$ROOT" "$ALL"
 gkd_stop
+# issue 15, defect 1: a null schema crashed the daemon at start, as root (SIGSEGV in strcmp)
+printf '{"schema":null}\n' >"$GK_TMP/state/persistence.json"
+: >"$GKD_LOG"
+gkd_start "$ROOT"
+gk_result $? "\"schema\": null in the state file does not crash the daemon"
+gk_check "... it is reported as corrupt" -- grep -q 'state file .* is corrupt (schema is not' "$GKD_LOG"
+gkd_stop
+gk_result $? "... and it stops cleanly (exit 0)"
+# a FIFO in the state directory must not stall the start-up (it runs as root, before the drop)
+rm -f "$GK_TMP/state/persistence.json"
+mkfifo "$GK_TMP/state/persistence.json"
+: >"$GKD_LOG"
+gkd_start "$ROOT"
+gk_result $? "a FIFO as the state file does not block the start"
+gk_check "... it is reported" -- grep -q 'is corrupt (not a regular file)' "$GKD_LOG"
+gkd_stop
+rm -f "$GK_TMP/state/persistence.json"
 
 # --- --uvm-persistence-mode; a missing device file is retried with backoff ---
 mv "$ROOT/dev/nvidia3" "$GK_TMP/nvidia3.away"

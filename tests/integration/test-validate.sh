@@ -63,6 +63,28 @@ gk_check "... names the file and the field" -- \
 head -c 200 "$BL" >"$GK_TMP/truncated.json"
 gk_expect_exit 2 "a truncated baseline" -- "$GPUKEEP" validate --baseline "$GK_TMP/truncated.json" --root "$good"
 gk_check "... says it is not valid JSON" -- grep -q "is malformed: not valid JSON" "$GK_TMP/last.err"
+gk_check "... truncated, and where (was 'not valid JSON: continue')" -- \
+	grep -q "is malformed: not valid JSON: truncated at byte 200 (line " "$GK_TMP/last.err"
+# issue 15, defect 7: a FIFO blocked validate for ever; a negative speed or a duplicate GPU passed
+mkfifo "$GK_TMP/fifo.json"
+gk_expect_exit 2 "a FIFO as the baseline is refused at once" -- timeout 10 "$GPUKEEP" validate \
+	--baseline "$GK_TMP/fifo.json" --root "$good"
+gk_check "... as not a regular file" -- grep -q "fifo.json is malformed: not a regular file" \
+	"$GK_TMP/last.err"
+python3 -c '
+import json, sys
+b = json.load(open(sys.argv[1])); b["gpus"][1]["max_gts"] = -16.0
+json.dump(b, open(sys.argv[2], "w"))
+b = json.load(open(sys.argv[1])); b["gpus"][3]["pci"] = b["gpus"][0]["pci"]
+json.dump(b, open(sys.argv[3], "w"))' "$BL" "$GK_TMP/negative.json" "$GK_TMP/dup.json"
+gk_expect_exit 2 "a baseline with a negative link speed" -- \
+	"$GPUKEEP" validate --baseline "$GK_TMP/negative.json" --root "$good"
+gk_check "... names the GPU and the value" -- \
+	grep -q "gpus\[1\]: max_gts -16 is not a link speed" "$GK_TMP/last.err"
+gk_expect_exit 2 "a baseline with two GPUs at one PCI address" -- \
+	"$GPUKEEP" validate --baseline "$GK_TMP/dup.json" --root "$good"
+gk_check "... names both" -- grep -q "gpus\[0\] and gpus\[3\] have the same PCI address" \
+	"$GK_TMP/last.err"
 gk_expect_exit 2 "a missing baseline" -- "$GPUKEEP" validate --baseline "$GK_TMP/none.json" --root "$good"
 gk_check "... names it" -- grep -q "cannot read baseline $GK_TMP/none.json: No such file" "$GK_TMP/last.err"
 gk_expect_exit 1 "baseline save into a missing directory" -- \

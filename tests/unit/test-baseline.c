@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -90,13 +91,24 @@ static void test_roundtrip(void **state)
 	baseline_done(&c);
 }
 
+#define GPU(pci, gts)                                                                              \
+	"{\"pci\": \"" pci "\", \"bound\": true, \"uuid\": null, \"model\": null, \"minor\": 0, "  \
+	"\"current_width\": 16, \"max_width\": 16, \"max_gts\": " gts "}"
+
 static void test_corrupt(void **state)
 {
 	static const struct {
 		const char *text, *error;
 	} cases[] = {
-		{"", "not valid JSON"},
-		{"{\"schema\": \"gpukeep.baseline\", \"version\": 1", "not valid JSON"},
+		{"", "truncated at byte 0"},
+		/* issue 15, defect 7: said "not valid JSON: continue" */
+		{"{\"schema\": \"gpukeep.baseline\", \"version\": 1",
+		 "truncated at byte 43 (line 1)"},
+		{"{\n\"schema\": \"gpukeep.baseline\",\n\"version\": x}",
+		 "not valid JSON at byte 43 (line 3)"},
+		{"{\"schema\": \"gpukeep.b\xff"
+		 "aseline\"}",
+		 "not valid JSON"},
 		{"[1, 2]", "not a JSON object"},
 		{"{} {}", "trailing data"},
 		{"{\"schema\": \"gpukeep.inventory\", \"version\": 1}", "not a gpukeep baseline"},
@@ -117,6 +129,19 @@ static void test_corrupt(void **state)
 		{"{\"schema\": \"gpukeep.baseline\", \"version\": 1, \"driver_version\": null, "
 		 "\"gpus\": [], \"nvswitches\": [], \"modules\": [3], \"device_nodes\": []}",
 		 "modules[0] is not a string"},
+		/* issue 15, defect 7: the meaning, not only the types */
+		{"{\"schema\": \"gpukeep.baseline\", \"version\": 1, \"driver_version\": null, "
+		 "\"gpus\": [" GPU("0000:18:00.0", "-16.0") "]}",
+		 "gpus[0]: max_gts -16 is not a link speed"},
+		{"{\"schema\": \"gpukeep.baseline\", \"version\": 1, \"driver_version\": null, "
+		 "\"gpus\": [" GPU("0000:18:00.0", "0") "]}",
+		 "max_gts 0 is not a link speed"},
+		{"{\"schema\": \"gpukeep.baseline\", \"version\": 1, \"driver_version\": null, "
+		 "\"gpus\": [" GPU("0000:18:00.0", "\"16\"") "]}",
+		 "field 'max_gts' has the wrong type"},
+		{"{\"schema\": \"gpukeep.baseline\", \"version\": 1, \"driver_version\": null, "
+		 "\"gpus\": [" GPU("0000:18:00.0", "16.0") ", " GPU("18:00.0", "16.0") "]}",
+		 "gpus[0] and gpus[1] have the same PCI address 0000:18:00.0"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -135,11 +160,30 @@ static void test_corrupt(void **state)
 			 -ENOENT);
 }
 
+/* validate --baseline FIFO blocked for ever in open() */
+static void test_not_regular(void **state)
+{
+	char dir[] = "/tmp/gk-baseline-fifo-XXXXXX", fifo[64];
+	struct gk_baseline b = {};
+	char *error = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(baseline_load(AT_FDCWD, fifo, &b, &error), -EBADMSG);
+	assert_non_null(strstr(error, "not a regular file"));
+	free(error);
+	unlink(fifo);
+	assert_int_equal(baseline_load(AT_FDCWD, dir, &b, NULL), -EISDIR);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_not_regular),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -84,6 +84,42 @@ static void test_corrupt(void **state)
 	corrupt("{\"schema\":\"gpukeepd.state\",\"version\":1,\"gpus\":[{\"pci\":\"0000:01:00.0\","
 		"\"persistence\":true},{\"pci\":\"01:00.0\",\"persistence\":false}]}",
 		"twice");
+	/* issue 15, defect 1: types are checked before values are used */
+	corrupt("{\"schema\":null}", "schema");
+	corrupt("{\"schema\":7,\"version\":1,\"gpus\":[]}", "schema");
+	corrupt("{\"schema\":{},\"version\":1,\"gpus\":[]}", "schema");
+	corrupt("{\"schema\":\"gpukeepd.state\",\"version\":null,\"gpus\":[]}", "version");
+	corrupt("{\"schema\":\"gpukeepd.state\",\"version\":\"1\",\"gpus\":[]}", "version");
+	corrupt("{\"schema\":\"gpukeepd.state\",\"version\":1,\"gpus\":null}", "\"gpus\"");
+	corrupt("{\"schema\":\"gpukeepd.state\",\"version\":1,\"gpus\":[null]}", "gpus[0]");
+	corrupt("{\"schema\":\"gpukeepd.state\",\"version\":1,\"gpus\":[{\"pci\":null,"
+		"\"persistence\":true}]}",
+		"gpus[0]");
+}
+
+/* The state directory belongs to the daemon user; the file is read as root at start. */
+static void test_load_not_regular(void **state)
+{
+	char dir[] = "/tmp/test-pmstate.XXXXXX", err[128] = "";
+	struct gk_pmstate t = {};
+	int dirfd;
+
+	assert_non_null(mkdtemp(dir));
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dirfd >= 0);
+	assert_int_equal(mkfifoat(dirfd, GK_PMSTATE_FILE, 0600), 0);
+	/* would block forever in open() without O_NONBLOCK */
+	assert_int_equal(pmstate_load(dirfd, GK_PMSTATE_FILE, &t, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(unlinkat(dirfd, GK_PMSTATE_FILE, 0), 0);
+	assert_int_equal(symlinkat("/etc/passwd", dirfd, GK_PMSTATE_FILE), 0);
+	assert_int_equal(pmstate_load(dirfd, GK_PMSTATE_FILE, &t, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(unlinkat(dirfd, GK_PMSTATE_FILE, 0), 0);
+	assert_int_equal(mkdirat(dirfd, GK_PMSTATE_FILE, 0700), 0);
+	assert_int_equal(pmstate_load(dirfd, GK_PMSTATE_FILE, &t, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(unlinkat(dirfd, GK_PMSTATE_FILE, AT_REMOVEDIR), 0);
+	close(dirfd);
+	rmdir(dir);
 }
 
 static void test_save_load(void **state)
@@ -126,10 +162,9 @@ static void test_save_load(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_set_get),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_corrupt),
-		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_set_get),		 cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_corrupt),		 cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_load_not_regular),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -146,6 +147,86 @@ static void test_invalid(void **state)
 		GK_PERR_BAD_REQUEST, "\"id\"");
 }
 
+/* issue 15, defect 3: what json-c does not refuse by itself */
+static void test_hostile(void **state)
+{
+	struct gk_request r;
+	struct gk_proto_err err;
+
+	/* the last key won: this released every GPU */
+	refused("{\"version\":1,\"request\":\"list\",\"request\":\"release-all\"}",
+		GK_PERR_BAD_REQUEST, "duplicate key \"request\"");
+	refused("{\"version\":1,\"version\":1,\"request\":\"list\"}", GK_PERR_BAD_REQUEST,
+		"duplicate key \"version\"");
+	refused("{ \"version\" : 1 , \"request\" : \"list\" , \"id\":1, \"id\":2 }",
+		GK_PERR_BAD_REQUEST, "duplicate key \"id\"");
+	/* the same key spelled with an escape is still the same key */
+	refused("{\"version\":1,\"request\":\"list\",\"requ\\u0065st\":\"release-all\"}",
+		GK_PERR_BAD_REQUEST, "twice");
+	/* a duplicate inside a nested value is not a top-level key: refused as a wrong type */
+	refused("{\"version\":1,\"request\":\"list\",\"id\":{\"a\":1,\"a\":2}}",
+		GK_PERR_BAD_REQUEST, "\"id\"");
+	/* invalid UTF-8 was echoed raw into the reply, which was then not JSON */
+	refused("{\"version\":1,\"request\":\"li\xffst\"}", GK_PERR_BAD_REQUEST, "invalid UTF-8");
+	refused("{\"version\":1,\"request\":\"\xc3\"}", GK_PERR_BAD_REQUEST, "invalid UTF-8");
+	refused("{\"version\":1,\"request\":\"\xed\xa0\x80\"}", GK_PERR_BAD_REQUEST, "UTF-8");
+	/* "list\u0000" ran "list" */
+	refused("{\"version\":1,\"request\":\"list\\u0000\"}", GK_PERR_BAD_REQUEST, "\\u0000");
+	refused("{\"version\":1,\"request\":\"list\",\"id\":\"a\\u0000b\"}", GK_PERR_BAD_REQUEST,
+		"NUL");
+	refused("{\"version\\u0000x\":1,\"request\":\"list\"}", GK_PERR_BAD_REQUEST, "NUL");
+	/* a 28-digit id came back as 18446744073709551615 */
+	refused("{\"version\":1,\"request\":\"list\",\"id\":1234567890123456789012345678}",
+		GK_PERR_BAD_REQUEST, "out of range");
+	refused("{\"version\":1,\"request\":\"list\",\"id\":9223372036854775808}",
+		GK_PERR_BAD_REQUEST, "out of range");
+	refused("{\"version\":99999999999999999999,\"request\":\"list\"}", GK_PERR_BAD_REQUEST,
+		"out of range");
+	/* found by fuzz-protocol: the message quoted 24 bytes of a shorter number at the end of a
+	 * line that is not NUL-terminated, reading past it */
+	{
+		static const char line[] = "{\"$\": 777777777777777777777}";
+		char *exact = malloc(sizeof(line) - 1);
+
+		assert_non_null(exact);
+		memcpy(exact, line, sizeof(line) - 1);
+		expect_refused(exact, sizeof(line) - 1, GK_PERR_BAD_REQUEST,
+			       "out of range: 777777777777777777777 (");
+		free(exact);
+	}
+	/* the edges still pass, and "\\u0000" spelled as text (an escaped backslash) is no NUL */
+	assert_int_equal(
+		parse("{\"version\":1,\"request\":\"list\",\"id\":-9223372036854775808}", &r, &err),
+		0);
+	assert_int_equal(json_object_get_int64(r.id), INT64_MIN);
+	proto_request_done(&r);
+	assert_int_equal(
+		parse("{\"version\":1,\"request\":\"list\",\"id\":\"\\\\u0000\"}", &r, &err), 0);
+	assert_string_equal(json_object_get_string(r.id), "\\u0000");
+	proto_request_done(&r);
+	assert_int_equal(
+		parse("{\"version\":1,\"request\":\"list\",\"id\":\"caf\xc3\xa9\"}", &r, &err), 0);
+	proto_request_done(&r);
+}
+
+/* A message that quotes a client's string stays valid UTF-8 even when it is cut short. */
+static void test_clipped_utf8(void **state)
+{
+	struct gk_request r = {};
+	struct gk_proto_err err = {};
+	char line[512], *p;
+
+	p = line + snprintf(line, sizeof(line), "{\"version\":1,\"request\":\"x");
+	for (int i = 0; i < 40; i++)
+		p += snprintf(p, 4, "\xc3\xa9"); /* 80 bytes of two-byte characters */
+	snprintf(p, 8, "\"}");
+	assert_int_equal(proto_request_parse(line, strlen(line), &r, &err), -EPROTO);
+	assert_int_equal(err.code, GK_PERR_UNKNOWN_REQUEST);
+	p = strchr(err.message, '"') + 1;
+	/* 64 bytes allowed; the 64th is the first half of a character: cut before it */
+	assert_int_equal(strchr(p, '"') - p, 63);
+}
+
 static void test_gpusel(void **state)
 {
 	struct gk_pci_addr a = {.domain = 0, .bus = 0x3b, .dev = 0, .fn = 0};
@@ -231,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_requests),  cmocka_unit_test(test_release_one),
 		cmocka_unit_test(test_malformed), cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_gpusel),	  cmocka_unit_test(test_replies),
+		cmocka_unit_test(test_hostile),	  cmocka_unit_test(test_clipped_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,6 +133,9 @@ struct json_object *baseline_to_json(const struct gk_baseline *b)
 	return o;
 }
 
+static void load_gts(struct gk_jcheck *l, struct json_object *o, const char *where,
+		     struct gk_baseline_gpu *g);
+
 static void load_gpu(struct gk_jcheck *l, struct json_object *o, size_t i,
 		     struct gk_baseline_gpu *g)
 {
@@ -156,10 +159,51 @@ static void load_gpu(struct gk_jcheck *l, struct json_object *o, size_t i,
 	g->minor = jcheck_int(l, o, where, "minor", 0, 253);
 	g->cur_width = jcheck_int(l, o, where, "current_width", 1, 32);
 	g->max_width = jcheck_int(l, o, where, "max_width", 1, 32);
-	v = json_object_object_get_ex(o, "max_gts", &v) ? v : NULL;
-	g->max_gts = v && json_object_is_type(v, json_type_double) ? json_object_get_double(v)
-		     : v && json_object_is_type(v, json_type_int)  ? (double)json_object_get_int(v)
-								   : 0;
+	load_gts(l, o, where, g);
+}
+
+/* The link speed in GT/s: null (unknown) or a real PCIe rate. A negative, zero or absurd speed
+ * is a hand edit or a corruption, and validating against it would pass or fail anything. */
+static void load_gts(struct gk_jcheck *l, struct json_object *o, const char *where,
+		     struct gk_baseline_gpu *g)
+{
+	struct json_object *v;
+	double x;
+
+	/* optional: null or absent when the speed was unknown */
+	if (!json_object_object_get_ex(o, "max_gts", &v) || !v)
+		return;
+	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)) {
+		jcheck_fail(l, "%s: field 'max_gts' has the wrong type", where);
+		return;
+	}
+	x = json_object_get_double(v);
+	if (!(x > 0 && x <= GK_BASELINE_MAX_GTS)) {
+		jcheck_fail(l,
+			    "%s: max_gts %g is not a link speed (expected 0 < GT/s <= %d, or null)",
+			    where, x, GK_BASELINE_MAX_GTS);
+		return;
+	}
+	g->max_gts = x;
+}
+
+/* Two GPUs at one PCI address (or with one UUID) cannot both exist: the file was edited. */
+static void check_unique(struct gk_jcheck *l, const struct gk_baseline *b)
+{
+	for (size_t i = 0; i < b->n_gpus && !l->error; i++)
+		for (size_t j = i + 1; j < b->n_gpus; j++) {
+			if (b->gpus[i].pci[0] && streq(b->gpus[i].pci, b->gpus[j].pci)) {
+				jcheck_fail(l,
+					    "gpus[%zu] and gpus[%zu] have the same PCI address %s",
+					    i, j, b->gpus[i].pci);
+				break;
+			}
+			if (b->gpus[i].uuid && streq_ptr(b->gpus[i].uuid, b->gpus[j].uuid)) {
+				jcheck_fail(l, "gpus[%zu] and gpus[%zu] have the same UUID %s", i,
+					    j, b->gpus[i].uuid);
+				break;
+			}
+		}
 }
 
 static void load_object(struct gk_jcheck *l, struct json_object *o, struct gk_baseline *b)
@@ -187,6 +231,7 @@ static void load_object(struct gk_jcheck *l, struct json_object *o, struct gk_ba
 		load_gpu(l, json_object_array_get_idx(gpus, i), i, &b->gpus[i]);
 		b->n_gpus++;
 	}
+	check_unique(l, b);
 	b->nvswitches = jcheck_strv(l, o, "baseline", "nvswitches");
 	b->modules = jcheck_strv(l, o, "baseline", "modules");
 	b->device_nodes = jcheck_strv(l, o, "baseline", "device_nodes");
@@ -215,33 +260,60 @@ int baseline_from_json(struct json_object *o, struct gk_baseline *ret, char **re
 	return 0;
 }
 
+/* Line of byte @off in @text, for messages about a file a person may open in an editor. */
+static unsigned line_of(const char *text, size_t off)
+{
+	unsigned line = 1;
+
+	for (size_t i = 0; i < off && text[i]; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
 int json_parse_file_at(int dirfd, const char *path, size_t max, struct json_object **ret,
 		       char **ret_error)
 {
-	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *text = NULL, *why = NULL;
 	struct json_tokener *tok;
 	struct json_object *o;
-	const char *why = NULL;
-	size_t size;
+	enum json_tokener_error e;
+	size_t size, end;
 	int r;
 
-	r = read_full_file_at(dirfd, path, max, &text, &size);
+	/* A FIFO named on the command line blocked validate for ever: refuse all but files. */
+	r = read_regular_file_at(dirfd, path, max, 0, &text, &size);
+	if (r == -EBADFD) {
+		if (ret_error)
+			*ret_error = strdup("not a regular file (a FIFO, socket or device?)");
+		return -EBADMSG;
+	}
 	if (r < 0)
 		return r;
 	tok = json_tokener_new();
 	if (!tok)
 		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8 |
+					    JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	o = json_tokener_parse_ex(tok, text, (int)size);
-	if (!o)
-		why = json_tokener_error_desc(json_tokener_get_error(tok));
-	else if (json_tokener_get_parse_end(tok) < size &&
-		 *strstrip(text + json_tokener_get_parse_end(tok)))
-		why = "trailing data after the object";
+	e = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	if (why) {
+	if (e == json_tokener_continue || (e == json_tokener_success && !o && size == 0))
+		why = strdup_printf("not valid JSON: truncated at byte %zu (line %u), inside the "
+				    "value",
+				    size, line_of(text, size));
+	else if (e != json_tokener_success)
+		why = strdup_printf("not valid JSON at byte %zu (line %u): %s", end,
+				    line_of(text, end), json_tokener_error_desc(e));
+	else if (end < size && *strstrip(text + end))
+		why = strdup_printf("trailing data after the JSON value at byte %zu (line %u)", end,
+				    line_of(text, end));
+	if (e != json_tokener_success || why) {
 		json_object_put(o);
+		if (!why)
+			return -ENOMEM;
 		if (ret_error)
-			*ret_error = strdup_printf("not valid JSON: %s", why);
+			*ret_error = TAKE_PTR(why);
 		return -EBADMSG;
 	}
 	*ret = o;

@@ -12,6 +12,7 @@
 #define GK_BASELINE_SCHEMA   "gpukeep.baseline"
 #define GK_BASELINE_VERSION  1
 #define GK_BASELINE_MAX_SIZE (4 * 1024 * 1024)
+#define GK_BASELINE_MAX_GTS  256 /* GT/s; PCIe 7.0 is 128 */
 
 struct gk_baseline_gpu {
 	char pci[GK_PCI_ADDR_STRLEN];
@@ -54,8 +55,10 @@ int baseline_load(int dirfd, const char *path, struct gk_baseline *ret, char **r
 int baseline_from_json(struct json_object *o, struct gk_baseline *ret, char **ret_error);
 
 /*
- * Reads and parses a JSON file of at most @max bytes. Returns 0 and the object (the caller puts
- * it), -EBADMSG with *ret_error (malloc()ed) when it is not one JSON value, or -errno.
+ * Reads and parses a JSON file of at most @max bytes, strictly (RFC 8259, UTF-8). Returns 0 and
+ * the object (the caller puts it), -EBADMSG with *ret_error (malloc()ed) when it is not one JSON
+ * value ("truncated at byte N (line L)", "not valid JSON at byte N ...") or not a regular file
+ * (opened without blocking: a FIFO never stalls), or -errno (-EISDIR for a directory).
  */
 int json_parse_file_at(int dirfd, const char *path, size_t max, struct json_object **ret,
 		       char **ret_error);

@@ -125,7 +125,9 @@ static int parse_doc(struct json_object *o, struct gk_pmstate *s, char *err, siz
 
 	if (!json_object_is_type(o, json_type_object))
 		return bad(err, errlen, "not a JSON object");
+	/* Types before values: a hand-edited "schema": null must be refused, not dereferenced. */
 	if (!json_object_object_get_ex(o, "schema", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
 	    !streq(json_object_get_string(v), PMSTATE_SCHEMA))
 		return bad(err, errlen, "schema is not \"%s\"", PMSTATE_SCHEMA);
 	if (!json_object_object_get_ex(o, "version", &v) ||
@@ -210,9 +212,12 @@ int pmstate_load(int dirfd, const char *name, struct gk_pmstate *ret, char *err,
 	_cleanup_free_ char *text = NULL;
 	int r;
 
-	r = read_full_file_at(dirfd, name, GK_PMSTATE_MAX_SIZE, &text, NULL);
+	/* The directory belongs to the daemon user and this runs as root: no FIFO, no symlink. */
+	r = read_regular_file_at(dirfd, name, GK_PMSTATE_MAX_SIZE, O_NOFOLLOW, &text, NULL);
 	if (r == -EFBIG)
 		return bad(err, errlen, "larger than %d bytes", GK_PMSTATE_MAX_SIZE);
+	if (r == -EBADFD || r == -EISDIR || r == -ELOOP)
+		return bad(err, errlen, "not a regular file");
 	if (r < 0)
 		return r;
 	return pmstate_parse(text, ret, err, errlen);

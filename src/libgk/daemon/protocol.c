@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/param.h>
 
 #include "daemon/protocol.h"
 #include "parse-util.h"
@@ -157,8 +158,174 @@ static int fail(struct gk_proto_err *err, enum gk_proto_error code, const char *
 	return -EPROTO;
 }
 
+/* Copies at most @max bytes of @s into @buf (size > @max) without cutting a UTF-8 sequence, so
+ * that a message quoting a client's string is still valid UTF-8 (and the reply valid JSON). */
+static const char *clip(const char *s, size_t max, char *buf)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. json-c's own check
+ * lets encoded surrogates through, and strict readers of our replies refuse those. */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned c = s[i], n, cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+		if (n == 0 || c > 0xf4) /* a stray continuation byte, or beyond U+10FFFF */
+			return false;
+		cp = c & (0x3f >> n);
+		for (unsigned k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+struct scan {
+	const char *s;
+	size_t len, i;
+	size_t top_keys;
+	struct {
+		size_t off, len; /* quotes included */
+	} keys[32];
+	struct gk_proto_err *err;
+};
+
+/* A string at scan->i (on its opening quote); leaves scan->i after the closing one. */
+static int scan_string(struct scan *sc)
+{
+	const char *s = sc->s;
+
+	for (sc->i++; sc->i < sc->len && s[sc->i] != '"'; sc->i++) {
+		if (s[sc->i] != '\\')
+			continue;
+		sc->i++;
+		/* json-c would keep the NUL and C code would stop at it: "list\u0000x" ran "list"
+		 */
+		if (sc->i + 4 < sc->len && s[sc->i] == 'u' && memcmp(s + sc->i + 1, "0000", 4) == 0)
+			return fail(sc->err, GK_PERR_BAD_REQUEST,
+				    "a string contains \\u0000 (a NUL character)");
+	}
+	sc->i++;
+	return 0;
+}
+
+/* A number at scan->i. json-c saturates an integer it cannot hold (a 28-digit id came back as
+ * 18446744073709551615): integers must fit in 64 bits. */
+static int scan_number(struct scan *sc)
+{
+	size_t start = sc->i;
+	bool integer = true;
+	char buf[32];
+
+	while (sc->i < sc->len && strchr("+-0123456789.eE", sc->s[sc->i])) {
+		if (strchr(".eE", sc->s[sc->i]))
+			integer = false;
+		sc->i++;
+	}
+	if (!integer)
+		return 0;
+	if (sc->i - start < sizeof(buf)) {
+		memcpy(buf, sc->s + start, sc->i - start);
+		buf[sc->i - start] = '\0';
+		errno = 0;
+		(void)strtoll(buf, NULL, 10);
+		if (errno == 0)
+			return 0;
+	}
+	return fail(sc->err, GK_PERR_BAD_REQUEST,
+		    "number out of range: %.*s%s (integers must fit in 64 bits)",
+		    (int)MIN(sc->i - start, (size_t)24), sc->s + start,
+		    sc->i - start > 24 ? "..." : "");
+}
+
+/*
+ * Walks a line the tokener has accepted, for what json-c does not report: duplicate keys (it keeps
+ * the last: {"request":"list","request":"release-all"} released every GPU), NUL escapes and
+ * integers out of range. Counts the top-level keys for the caller to compare with the object.
+ */
+static int scan_line(struct scan *sc)
+{
+	int depth = 0, r;
+	bool want_key = false; /* after '{' or ',' inside an object */
+	bool in_object[PROTO_MAX_DEPTH + 2] = {};
+
+	while (sc->i < sc->len) {
+		char c = sc->s[sc->i];
+
+		if (c == '"') {
+			size_t start = sc->i;
+
+			r = scan_string(sc);
+			if (want_key && depth == 1) {
+				if (sc->top_keys < ELEMENTSOF(sc->keys)) {
+					sc->keys[sc->top_keys].off = start;
+					sc->keys[sc->top_keys].len = sc->i - start;
+				}
+				sc->top_keys++;
+			}
+			want_key = false;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			sc->i++;
+			r = 0;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			r = scan_number(sc);
+		} else {
+			if ((c == '{' || c == '[') && depth <= PROTO_MAX_DEPTH)
+				in_object[++depth] = c == '{';
+			else if ((c == '}' || c == ']') && depth > 0)
+				depth--;
+			want_key = c == '{' || (c == ',' && in_object[depth]);
+			sc->i++;
+			r = 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Names the first top-level key that the text spells twice; the count alone is the proof. */
+static int fail_duplicate(const struct scan *sc, struct gk_proto_err *err)
+{
+	size_t n = MIN(sc->top_keys, ELEMENTSOF(sc->keys));
+
+	for (size_t a = 0; a < n; a++)
+		for (size_t b = a + 1; b < n; b++) {
+			size_t la = sc->keys[a].len;
+
+			if (la == sc->keys[b].len &&
+			    memcmp(sc->s + sc->keys[a].off, sc->s + sc->keys[b].off, la) == 0)
+				return fail(err, GK_PERR_BAD_REQUEST, "duplicate key %.*s",
+					    (int)MIN(la, 40), sc->s + sc->keys[a].off);
+		}
+	return fail(err, GK_PERR_BAD_REQUEST, "a key appears twice (spelled with escapes)");
+}
+
 static struct json_object *decode(const char *line, size_t len, struct gk_proto_err *err)
 {
+	struct scan sc = {.s = line, .len = len, .err = err};
 	struct json_tokener *tok;
 	struct json_object *o;
 	enum json_tokener_error e;
@@ -168,12 +335,18 @@ static struct json_object *decode(const char *line, size_t len, struct gk_proto_
 		fail(err, GK_PERR_BAD_REQUEST, "request contains a NUL byte");
 		return NULL;
 	}
+	if (!utf8_valid((const unsigned char *)line, len)) {
+		fail(err, GK_PERR_BAD_REQUEST, "malformed JSON: invalid UTF-8");
+		return NULL;
+	}
 	tok = json_tokener_new_ex(PROTO_MAX_DEPTH);
 	if (!tok) {
 		fail(err, GK_PERR_INTERNAL, "out of memory");
 		return NULL;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* UTF-8 is checked here: invalid bytes were echoed raw into replies, making them invalid.
+	 */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	e = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
@@ -181,7 +354,9 @@ static struct json_object *decode(const char *line, size_t len, struct gk_proto_
 	if (e != json_tokener_success) {
 		json_object_put(o);
 		fail(err, GK_PERR_BAD_REQUEST, "malformed JSON: %s",
-		     e == json_tokener_continue ? "incomplete object" : json_tokener_error_desc(e));
+		     e == json_tokener_continue			 ? "incomplete object"
+		     : e == json_tokener_error_parse_utf8_string ? "invalid UTF-8"
+								 : json_tokener_error_desc(e));
 		return NULL;
 	}
 	while (end < len && isspace((unsigned char)line[end]))
@@ -196,20 +371,26 @@ static struct json_object *decode(const char *line, size_t len, struct gk_proto_
 		fail(err, GK_PERR_BAD_REQUEST, "a request must be a JSON object");
 		return NULL;
 	}
+	if (scan_line(&sc) < 0 ||
+	    (sc.top_keys != (size_t)json_object_object_length(o) && fail_duplicate(&sc, err))) {
+		json_object_put(o);
+		return NULL;
+	}
 	return o;
 }
 
 static int check_version(struct json_object *o, struct gk_proto_err *err)
 {
 	struct json_object *v;
+	char buf[40];
 
 	if (!json_object_object_get_ex(o, "version", &v))
 		return fail(err, GK_PERR_BAD_REQUEST, "missing \"version\" (this daemon speaks %d)",
 			    GK_PROTO_VERSION);
 	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) != GK_PROTO_VERSION)
 		return fail(err, GK_PERR_UNSUPPORTED_VERSION,
-			    "unsupported protocol version %.32s (this daemon speaks %d)",
-			    json_object_to_json_string(v), GK_PROTO_VERSION);
+			    "unsupported protocol version %s (this daemon speaks %d)",
+			    clip(json_object_to_json_string(v), 32, buf), GK_PROTO_VERSION);
 	return 0;
 }
 
@@ -217,6 +398,7 @@ static int check_type(struct json_object *o, enum gk_req_type *ret, struct gk_pr
 {
 	struct json_object *v;
 	const char *name;
+	char buf[72];
 
 	if (!json_object_object_get_ex(o, "request", &v))
 		return fail(err, GK_PERR_BAD_REQUEST, "missing \"request\"");
@@ -228,7 +410,7 @@ static int check_type(struct json_object *o, enum gk_req_type *ret, struct gk_pr
 			*ret = (enum gk_req_type)t;
 			return 0;
 		}
-	return fail(err, GK_PERR_UNKNOWN_REQUEST, "unknown request \"%.64s\"", name);
+	return fail(err, GK_PERR_UNKNOWN_REQUEST, "unknown request \"%s\"", clip(name, 64, buf));
 }
 
 static int check_id(struct json_object *v, struct gk_proto_err *err)
@@ -246,15 +428,16 @@ static int check_id(struct json_object *v, struct gk_proto_err *err)
 static int check_gpu(struct json_object *v, struct gk_request *r, struct gk_proto_err *err)
 {
 	const char *s;
+	char buf[72];
 
 	if (!json_object_is_type(v, json_type_string))
 		return fail(err, GK_PERR_BAD_REQUEST, "\"gpu\" must be a string");
 	s = json_object_get_string(v);
 	if (strlen(s) >= sizeof(r->gpu_text) || gpusel_parse(s, &r->gpu) < 0)
 		return fail(err, GK_PERR_BAD_REQUEST,
-			    "malformed GPU \"%.63s\": expected an index, minor:N, a PCI address "
+			    "malformed GPU \"%s\": expected an index, minor:N, a PCI address "
 			    "(0000:3b:00.0) or a UUID (GPU-...)",
-			    s);
+			    clip(s, 63, buf));
 	strcpy(r->gpu_text, s);
 	return 0;
 }
@@ -263,6 +446,7 @@ static int check_gpu(struct json_object *v, struct gk_request *r, struct gk_prot
 static int check_fields(struct json_object *o, struct gk_request *r, struct gk_proto_err *err)
 {
 	bool has_enabled = false, per_gpu = r->type == GK_REQ_RELEASE || r->type == GK_REQ_ACQUIRE;
+	char buf[40];
 	int k;
 
 	json_object_object_foreach(o, key, v)
@@ -283,8 +467,8 @@ static int check_fields(struct json_object *o, struct gk_request *r, struct gk_p
 			continue;
 		}
 		if (r->type != GK_REQ_SET_PERSISTENCE)
-			return fail(err, GK_PERR_BAD_REQUEST, "unknown field \"%.32s\" for \"%s\"",
-				    key, request_names[r->type]);
+			return fail(err, GK_PERR_BAD_REQUEST, "unknown field \"%s\" for \"%s\"",
+				    clip(key, 32, buf), request_names[r->type]);
 		if (streq(key, "gpu")) {
 			k = check_gpu(v, r, err);
 			if (k < 0)
@@ -297,7 +481,8 @@ static int check_fields(struct json_object *o, struct gk_request *r, struct gk_p
 			has_enabled = true;
 		} else
 			return fail(err, GK_PERR_BAD_REQUEST,
-				    "unknown field \"%.32s\" for \"set-persistence\"", key);
+				    "unknown field \"%s\" for \"set-persistence\"",
+				    clip(key, 32, buf));
 	}
 	if (r->type == GK_REQ_SET_PERSISTENCE && !has_enabled)
 		return fail(err, GK_PERR_BAD_REQUEST, "\"set-persistence\" needs \"enabled\"");
@@ -415,6 +600,7 @@ int proto_reply_check(struct json_object *reply, const char **ret_code, const ch
 
 	if (!json_object_is_type(reply, json_type_object) ||
 	    !json_object_object_get_ex(reply, "version", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
 	    json_object_get_int64(v) != GK_PROTO_VERSION) {
 		*ret_message = "the reply is not a version 1 gpukeepd reply";
 		return -EPROTO;
@@ -426,9 +612,12 @@ int proto_reply_check(struct json_object *reply, const char **ret_code, const ch
 	}
 	if (json_object_get_boolean(ok))
 		return 0;
+	code = msg = NULL;
 	json_object_object_get_ex(reply, "error", &code);
 	json_object_object_get_ex(reply, "message", &msg);
-	*ret_code = code ? json_object_get_string(code) : "internal";
-	*ret_message = msg ? json_object_get_string(msg) : "(no message)";
+	*ret_code = json_object_is_type(code, json_type_string) ? json_object_get_string(code)
+								: "internal";
+	*ret_message = json_object_is_type(msg, json_type_string) ? json_object_get_string(msg)
+								  : "(no message)";
 	return 1;
 }
