@@ -59,6 +59,11 @@ static bool in_group(int fd, const struct ucred *cred, gid_t gid)
 	return false;
 }
 
+bool client_may_change(const struct gkd *d, int fd, const struct ucred *cred)
+{
+	return cred->uid == 0 || (d->auth_group && in_group(fd, cred, d->auth_gid));
+}
+
 static size_t clients_of_uid(const struct gkd *d, uid_t uid)
 {
 	size_t n = 0;
@@ -114,7 +119,7 @@ static void client_add(struct gkd *d, int fd, const struct ucred *cred)
 	}
 	c->fd = fd;
 	c->cred = *cred;
-	c->may_change = cred->uid == 0 || (d->auth_group && in_group(fd, cred, d->auth_gid));
+	c->may_change = client_may_change(d, fd, cred);
 	c->deadline = now_usec() + d->cfg->client_timeout_ms * 1000ULL;
 	c->next = d->clients.head;
 	if (c->next)
