@@ -5,6 +5,7 @@
  * own options already (main.c); the rest is here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 #include "string-util.h"
 
 #define NVPD_RUNTIME_DIR "/var/run/nvidia-persistenced"
-#define NVPD_PID_FILE	 NVPD_RUNTIME_DIR "/nvidia-persistenced.pid"
+#define NVPD_PID_NAME	 "nvidia-persistenced.pid"
 #define READY_FD_ENV	 "GKD_NVPD_READY_FD"
 /* The daemon reports ready once its sockets are bound, before the GPUs' opens finish. */
 #define READY_TIMEOUT_MS 60000
@@ -45,6 +46,7 @@ const struct option compat_options[] = {
 static const char *arg_nvcfg;
 static bool arg_compat, arg_no_socket, arg_socket_given;
 static int ready_fd = -EBADF;
+static char pid_path[PATH_MAX];
 
 struct option *options_join(const struct option *a, const struct option *b)
 {
@@ -125,8 +127,15 @@ int compat_finish(struct gkd_config *cfg, const char *argv0)
 			cfg->nvpd_socket_path);
 		return -EINVAL;
 	}
-	if (arg_compat)
-		cfg->pid_path = NVPD_PID_FILE;
+	/* nvidia-persistenced's pid file lives beside its socket. */
+	if (arg_compat && cfg->nvpd_socket_path) {
+		const char *slash = strrchr(cfg->nvpd_socket_path, '/');
+
+		snprintf(pid_path, sizeof(pid_path), "%.*s/" NVPD_PID_NAME,
+			 (int)(slash - cfg->nvpd_socket_path), cfg->nvpd_socket_path);
+		cfg->pid_path = pid_path;
+	} else if (arg_compat)
+		cfg->pid_path = NVPD_RUNTIME_DIR "/" NVPD_PID_NAME;
 	if (fd_env && safe_atou_base(fd_env, 10, &fd) >= 0 && fd > 2) {
 		ready_fd = (int)fd;
 		fcntl(ready_fd, F_SETFD, FD_CLOEXEC);

@@ -28,8 +28,9 @@ void compat_help(void);
 /*
  * After the command line is parsed: nvidia-persistenced's mode is on when the program was invoked
  * as "nvidia-persistenced" (@argv0) or with --nvpd-compat. Sets the RPC socket's default (on with
- * --root /, off under another root unless --nvpd-socket) and, in that mode, the pid file as
- * nvidia-persistenced's. Returns 0 or -EINVAL (message printed).
+ * --root /, off under another root unless --nvpd-socket) and, in that mode, the pid file where
+ * nvidia-persistenced's is: beside the RPC socket (/var/run/nvidia-persistenced/
+ * nvidia-persistenced.pid by default). Returns 0 or -EINVAL (message printed).
  */
 int compat_finish(struct gkd_config *cfg, const char *argv0);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -381,7 +382,6 @@ static char *dir_of(const char *path)
 int rpc_prepare_dir(const struct gkd_config *cfg, uid_t uid, gid_t gid)
 {
 	_cleanup_free_ char *dir = NULL;
-	int r;
 
 	if (!cfg->nvpd_socket_path)
 		return 0;
@@ -389,10 +389,12 @@ int rpc_prepare_dir(const struct gkd_config *cfg, uid_t uid, gid_t gid)
 	if (!dir)
 		return log_error_errno(EINVAL, "--nvpd-socket %s: expected a path in a directory",
 				       cfg->nvpd_socket_path);
-	srv.made_dir = access(dir, F_OK) < 0 && errno == ENOENT;
-	r = dir_prepare(dir, uid, gid, NULL);
-	if (r < 0)
-		return log_error_errno(r, "cannot prepare the RPC socket's directory %s: %m", dir);
+	/* Only made here: its owner is set once the pid-file lock says no other instance runs
+	 * (in nvidia-persistenced's mode the pid file is in it). */
+	srv.made_dir = mkdir(dir, 0755) == 0;
+	if (!srv.made_dir && errno != EEXIST)
+		return log_error_errno(errno, "cannot create the RPC socket's directory %s: %m",
+				       dir);
 	return 0;
 }
 
@@ -410,11 +412,17 @@ static bool someone_listens(const char *path)
 
 int rpc_socket_open(const struct gkd_config *cfg, uid_t uid, gid_t gid, int *ret_fd)
 {
+	_cleanup_free_ char *dir = NULL;
 	int r;
 
 	*ret_fd = -EBADF;
 	if (!cfg->nvpd_socket_path)
 		return 0;
+	dir = dir_of(cfg->nvpd_socket_path);
+	r = dir ? dir_prepare(dir, uid, gid, NULL) : -ENOMEM;
+	if (r < 0)
+		return log_error_errno(r, "cannot prepare the RPC socket's directory %s: %m",
+				       strna(dir));
 	if (someone_listens(cfg->nvpd_socket_path)) {
 		log_error("another daemon serves %s (nvidia-persistenced?): stop it first, or run "
 			  "with --no-nvpd-socket",
