@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "nvml-cli.h"
 #include "nvml/nvml.h"
+#include "nvpd-cli.h"
 #include "output.h"
 #include "verbs.h"
 
@@ -298,6 +299,8 @@ int verb_pm(int argc, char **argv)
 				   "malformed GPU '%s': expected an index, minor:N, a PCI address "
 				   "(0000:3b:00.0) or a UUID (GPU-...)",
 				   gpu);
+	if (nvpd_cli_wanted(socket_path)) /* NVIDIA's daemon instead of gpukeepd */
+		return nvpd_cli_pm(gpu, gpu ? &sel : NULL, enabled, json);
 	if (!daemon_running(socket_path))
 		return pm_legacy(gpu, gpu ? &sel : NULL, enabled);
 	return pm_run(socket_path, gpu, enabled, json);

@@ -162,6 +162,28 @@ np_expect "... the daemon lives and the set took effect" "status 0 mode 0" get $
 for _ in $(seq 20); do np hangup $G1 1 >/dev/null; done
 np_expect "... 20 more of them" "status 0 mode 1" get $G1
 gk_expect_exit 0 "the JSON socket still answers" -- "$GPUKEEP" status --socket "$GKD_SOCK"
+
+# --- gpukeep status and pm through the RPC socket, when gpukeepd's own socket is not there ---
+NV=(env "GPUKEEP_NVPD_SOCKET=$NVPD_SOCK" "GPUKEEP_ROOT=$ROOT")
+NONE=(--socket "$GK_TMP/none/socket")
+gk_expect_exit 0 "gpukeep status through the RPC socket" -- "${NV[@]}" "$GPUKEEP" status "${NONE[@]}"
+gk_check "... names the daemon that answered" -- grep -q "^gpukeepd (pid $GKD_PID) answered on $NVPD_SOCK" \
+	"$GK_TMP/last.out"
+gk_check "... and every GPU's mode" -- test "$(grep -cE '^  [0-9] +0000:.* on$' "$GK_TMP/last.out")" = 8
+gk_expect_exit 0 "gpukeep status --json through the RPC socket" -- "${NV[@]}" "$GPUKEEP" status \
+	"${NONE[@]}" --json
+gkd_json_check "... daemon and modes" "$(cat "$GK_TMP/last.out")" \
+	'r["daemon"]["name"] == "gpukeepd" and r["daemon"]["protocol"] == "nvidia-persistenced RPC" and len(r["gpus"]) == 8 and r["gpus"][1]["persistence"] is True'
+gk_expect_exit 0 "gpukeep pm -i 1 0 through the RPC socket" -- "${NV[@]}" "$GPUKEEP" pm "${NONE[@]}" -i 1 0
+gk_check "... says who did it" -- grep -q "^Disabled persistence mode for GPU $G1 (gpukeepd, pid $GKD_PID)" \
+	"$GK_TMP/last.out"
+gkd_expect_held "... nvidia1 closed" "$ROOT" "$(gkd_all_gpus 8 | sed 's/ nvidia1//') nvidiactl"
+gk_expect_exit 3 "gpukeep pm as nobody through the RPC socket: permission denied" -- \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "${NV[@]}" "$GPUKEEP" pm "${NONE[@]}" -i 1 1
+gk_expect_exit 2 "gpukeep pm -i 9: no such GPU" -- "${NV[@]}" "$GPUKEEP" pm "${NONE[@]}" -i 9 1
+gk_expect_exit 0 "gpukeep pm -i $G1 1 through the RPC socket" -- "${NV[@]}" "$GPUKEEP" pm "${NONE[@]}" \
+	-i "$G1" 1
+gkd_expect_held "... nvidia1 held again" "$ROOT" "$ALL"
 gkd_stop_checked "SIGTERM: exit 0"
 gk_check "RPC socket removed" -- test ! -e "$NVPD_SOCK"
 
