@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -452,6 +453,16 @@ void rpc_socket_remove(const struct gkd_config *cfg)
 		log_debug_errno(errno, "cannot remove %s: %m", dir);
 }
 
+static void quiet_stdout(void)
+{
+	_cleanup_close_ int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fflush(stdout);
+		dup2(fd, STDOUT_FILENO);
+	}
+}
+
 static int start(struct gkd *d)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_listen};
@@ -472,6 +483,9 @@ static int start(struct gkd *d)
 		return log_error_errno(ENOMEM, "RPC: cannot register program %d", NVPD_PROG);
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->rpcfd, &ev) < 0)
 		return log_error_errno(errno, "epoll_ctl: %m");
+	/* libtirpc prints every malformed AUTH_SYS credential on stdout ("bad auth_len ..."): any
+	 * local user could fill the journal. The daemon writes nothing to stdout once it runs. */
+	quiet_stdout();
 	srv.started = true;
 	log_info("RPC: serving nvidia-persistenced's program %d, versions 1 and 2, on %s",
 		 NVPD_PROG, d->cfg->nvpd_socket_path);

@@ -12,9 +12,9 @@
 #include "nvpd/nvpd-xdr.h"
 #include <rpc/svc_mt.h>
 
-/* A call is a few dozen bytes plus an AUTH_SYS credential (at most 400): anything bigger is not
- * nvidia-persistenced's protocol. */
-#define RPC_MAX_RECORD 2048
+/* A call is 24 bytes of header, a credential and a verifier (at most 408 each) and 20 bytes of
+ * arguments: at most 860 bytes. Anything bigger is not nvidia-persistenced's protocol. */
+#define RPC_MAX_RECORD 1024
 
 struct rpc_xprt {
 	SVCXPRT xprt; /* libtirpc's handle; xp_p1 points back here */
