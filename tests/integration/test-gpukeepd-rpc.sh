@@ -166,16 +166,17 @@ gk_expect_exit 0 "the JSON socket still answers" -- "$GPUKEEP" status --socket "
 # --- gpukeep status and pm through the RPC socket, when gpukeepd's own socket is not there ---
 NV=(env "GPUKEEP_NVPD_SOCKET=$NVPD_SOCK" "GPUKEEP_ROOT=$ROOT")
 NONE=(--socket "$GK_TMP/none/socket")
+NAME=$(cat "/proc/$GKD_PID/comm") # gpukeepd (valgrind's name under valgrind)
 gk_expect_exit 0 "gpukeep status through the RPC socket" -- "${NV[@]}" "$GPUKEEP" status "${NONE[@]}"
-gk_check "... names the daemon that answered" -- grep -q "^gpukeepd (pid $GKD_PID) answered on $NVPD_SOCK" \
+gk_check "... names the daemon that answered" -- grep -q "^$NAME (pid $GKD_PID) answered on $NVPD_SOCK" \
 	"$GK_TMP/last.out"
 gk_check "... and every GPU's mode" -- test "$(grep -cE '^  [0-9] +0000:.* on$' "$GK_TMP/last.out")" = 8
 gk_expect_exit 0 "gpukeep status --json through the RPC socket" -- "${NV[@]}" "$GPUKEEP" status \
 	"${NONE[@]}" --json
 gkd_json_check "... daemon and modes" "$(cat "$GK_TMP/last.out")" \
-	'r["daemon"]["name"] == "gpukeepd" and r["daemon"]["protocol"] == "nvidia-persistenced RPC" and len(r["gpus"]) == 8 and r["gpus"][1]["persistence"] is True'
+	'r["daemon"]["name"] == "'"$NAME"'" and r["daemon"]["protocol"] == "nvidia-persistenced RPC" and len(r["gpus"]) == 8 and r["gpus"][1]["persistence"] is True'
 gk_expect_exit 0 "gpukeep pm -i 1 0 through the RPC socket" -- "${NV[@]}" "$GPUKEEP" pm "${NONE[@]}" -i 1 0
-gk_check "... says who did it" -- grep -q "^Disabled persistence mode for GPU $G1 (gpukeepd, pid $GKD_PID)" \
+gk_check "... says who did it" -- grep -q "^Disabled persistence mode for GPU $G1 ($NAME, pid $GKD_PID)" \
 	"$GK_TMP/last.out"
 gkd_expect_held "... nvidia1 closed" "$ROOT" "$(gkd_all_gpus 8 | sed 's/ nvidia1//') nvidiactl"
 gk_expect_exit 3 "gpukeep pm as nobody through the RPC socket: permission denied" -- \
