@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -463,11 +464,30 @@ static void quiet_stdout(void)
 	}
 }
 
+/* libtirpc sizes its fd-to-transport table by the fd limit at its first registration and
+ * touches all of it: under a limit of a million (containers) that is 8 MiB of RSS. Far fewer fds
+ * can ever be in use (clamp_clients() keeps the caps under the limit), so a huge soft limit is
+ * lowered first. */
+static void limit_fds(const struct gkd_config *cfg)
+{
+	rlim_t want = 4 * (rlim_t)cfg->max_clients + 1024;
+	struct rlimit rl;
+
+	if (want < 65536)
+		want = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur <= want)
+		return;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_debug("RPC: fd limit lowered to %llu", (unsigned long long)want);
+}
+
 static int start(struct gkd *d)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_listen};
 
 	srv.d = d;
+	limit_fds(d->cfg);
 	srv.pool_n = d->cfg->max_clients;
 	srv.pool = calloc(srv.pool_n, sizeof(*srv.pool));
 	srv.free_slots = calloc(srv.pool_n, sizeof(*srv.free_slots));

@@ -85,6 +85,15 @@ static CLIENT *client(unsigned vers)
 	return c;
 }
 
+/* clnt_destroy() leaves the credential: ours (AUTH_SYS) is freed here; AUTH_NONE's is static. */
+static void client_done(CLIENT *c)
+{
+	if (!c)
+		return;
+	auth_destroy(c->cl_auth);
+	clnt_destroy(c);
+}
+
 static int parse_addr(const char *s, nvpd_device *d)
 {
 	if (sscanf(s, "%x:%x:%x.%x", (unsigned *)&d->domain, (unsigned *)&d->bus,
@@ -111,7 +120,7 @@ static int cmd_null(unsigned vers)
 	    clnt_call(c, NULLPROC, NVPD_XDR_VOID, NULL, NVPD_XDR_VOID, NULL, tv) != RPC_SUCCESS)
 		return fail(c, "null");
 	printf("ok\n");
-	clnt_destroy(c);
+	client_done(c);
 	return 0;
 }
 
@@ -123,8 +132,7 @@ static int do_get(const nvpd_device *dev, nvpd_get_mode_res *res)
 
 	if (!c || nvpd_get_mode_1(&a, res, c) != RPC_SUCCESS)
 		r = fail(c, "get");
-	if (c)
-		clnt_destroy(c);
+	client_done(c);
 	return r;
 }
 
@@ -158,7 +166,7 @@ static int cmd_set(unsigned vers, const char *addr, int mode)
 	if (s != RPC_SUCCESS)
 		return fail(c, "set");
 	printf("status %d\n", st);
-	clnt_destroy(c);
+	client_done(c);
 	return 0;
 }
 
@@ -174,7 +182,7 @@ static int cmd_numa(const char *addr, int value)
 	if (!c || nvpd_set_numa_2(&a, &st, c) != RPC_SUCCESS)
 		return fail(c, "numa");
 	printf("status %d\n", st);
-	clnt_destroy(c);
+	client_done(c);
 	return 0;
 }
 
