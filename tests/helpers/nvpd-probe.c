@@ -15,6 +15,8 @@
  *   nvpd-probe SOCKET stall KIND ADDR       ->  "served in MS ms" while a hostile client
  *       (KIND: half slow noread) holds its connection; exit 1 when not served within 2 s
  *   nvpd-probe SOCKET hangup ADDR MODE      ->  sends a v1 set and closes before the reply
+ *   nvpd-probe SOCKET setall MODE ADDR...   ->  libgk's nvpd_set_gpus() (the reload's release
+ *       and re-acquire): "rc R" and one errno per GPU
  * Options before SOCKET: --auth-sys-root (an AUTH_SYS credential claiming uid 0).
  * ADDR is DOMAIN:BUS:SLOT.FUNCTION in hex. Exit 0, or 1 on a transport error (printed).
  */
@@ -31,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nvpd/nvpd-client.h"
 #include "nvpd/nvpd-xdr.h"
 
 static const char *sock_path;
@@ -453,6 +456,28 @@ static int cmd_hangup(const char *addr, int mode)
 	return 0;
 }
 
+static int cmd_setall(int mode, int n, char **addrs)
+{
+	struct gk_pci_addr *a = calloc((size_t)n + 1, sizeof(*a));
+	int *errs = calloc((size_t)n + 1, sizeof(*errs)), r;
+
+	if (!a || !errs)
+		return 1;
+	for (int i = 0; i < n; i++)
+		if (pci_addr_parse(addrs[i], false, &a[i]) < 0) {
+			fprintf(stderr, "nvpd-probe: bad address '%s'\n", addrs[i]);
+			return 2;
+		}
+	r = nvpd_set_gpus(sock_path, a, (size_t)n, mode == 1, 5000, errs);
+	printf("rc %d", r);
+	for (int i = 0; i < n; i++)
+		printf(" %d", errs[i]);
+	printf("\n");
+	free(a);
+	free(errs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
@@ -483,8 +508,10 @@ int main(int argc, char **argv)
 		return cmd_stall(argv[1], argv[2]);
 	if (!strcmp(argv[0], "hangup") && argc == 3)
 		return cmd_hangup(argv[1], atoi(argv[2]));
+	if (!strcmp(argv[0], "setall") && argc >= 3)
+		return cmd_setall(atoi(argv[1]), argc - 2, argv + 2);
 usage:
 	fprintf(stderr, "usage: nvpd-probe [--auth-sys-root] SOCKET "
-			"null|get|set|numa|raw|concurrent|stall|hangup ...\n");
+			"null|get|set|numa|raw|concurrent|stall|hangup|setall ...\n");
 	return 2;
 }

@@ -141,6 +141,9 @@ exec 3<>"$ROOT/dev/nvidia2"
 gk_check "... and held once the stuck open returns" -- \
 	gkc wait "$GKD_SOCK" 'gpus[2]["state"] == "held"' 5
 exec 3>&-
+np_expect "GPU 2 off, to put a plain file back" "status 0" set 1 $G2 0
+rm "$ROOT/dev/nvidia2" && : >"$ROOT/dev/nvidia2" && chmod 0666 "$ROOT/dev/nvidia2"
+np_expect "... and on" "status 0" set 1 $G2 1
 
 # --- many, hostile and rude clients ---
 np_expect "1,000 concurrent clients" "ok 1000 failed 0" concurrent 1000 $G0
@@ -162,6 +165,18 @@ np_expect "... the daemon lives and the set took effect" "status 0 mode 0" get $
 for _ in $(seq 20); do np hangup $G1 1 >/dev/null; done
 np_expect "... 20 more of them" "status 0 mode 1" get $G1
 gk_expect_exit 0 "the JSON socket still answers" -- "$GPUKEEP" status --socket "$GKD_SOCK"
+
+# --- libgk's per-GPU release and re-acquire, as the reload uses them ---
+ADDRS=$(gkc call "$GKD_SOCK" '{"version":1,"request":"list"}' | python3 -c \
+	'import json, sys; print(" ".join(g["pci"] for g in json.load(sys.stdin)["gpus"]))')
+# shellcheck disable=SC2086 # one address per word
+np_expect "nvpd_set_gpus off: every GPU released" "rc 0 0 0 0 0 0 0 0 0" setall 0 $ADDRS
+gkd_expect_held "... nothing held" "$ROOT" ""
+# shellcheck disable=SC2086
+np_expect "nvpd_set_gpus on: every GPU held again" "rc 0 0 0 0 0 0 0 0 0" setall 1 $ADDRS
+gkd_expect_held "... all held" "$ROOT" "$ALL"
+np_expect "nvpd_set_gpus: an unknown GPU is -ENODEV, the others done" "rc -19 0 -19" setall 1 \
+	$G0 0000:99:00.0
 
 # --- gpukeep status and pm through the RPC socket, when gpukeepd's own socket is not there ---
 NV=(env "GPUKEEP_NVPD_SOCKET=$NVPD_SOCK" "GPUKEEP_ROOT=$ROOT")
@@ -189,9 +204,25 @@ gkd_stop_checked "SIGTERM: exit 0"
 gk_check "RPC socket removed" -- test ! -e "$NVPD_SOCK"
 
 # --- the daemon's --group may change things over RPC too ---
-rm "$ROOT/dev/nvidia2" && : >"$ROOT/dev/nvidia2" && chmod 0666 "$ROOT/dev/nvidia2"
-gkd_start "$ROOT" --nvpd-socket "$NVPD_SOCK" --group nogroup
+gkd_start "$ROOT" --nvpd-socket "$NVPD_SOCK" --group nogroup --max-clients-per-uid 4
 np_expect "a member of --group (primary gid) may set" "status 0" --as-nobody set 1 $G0 0
 np_expect "... and set back" "status 0" --as-nobody set 1 $G0 1
+# conns N: opens N connections at once, a NULL call on each; prints how many were answered.
+CONNS='
+import socket, struct, sys
+call = struct.pack(">IIIIIIIIII", 7, 0, 2, 35006, 1, 0, 0, 0, 0, 0)
+rec = struct.pack(">I", len(call) | 0x80000000) + call
+socks, n = [], 0
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(3); socks.append(s)
+for s in socks:
+    try:
+        s.sendall(rec); n += len(s.recv(100)) > 0
+    except OSError:
+        pass
+print(n)'
+gk_check "a non-root uid gets at most --max-clients-per-uid (4) connections" -- test \
+	"$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c "$CONNS" "$NVPD_SOCK" 6)" = 4
+gk_check "... root is exempt" -- test "$(python3 -c "$CONNS" "$NVPD_SOCK" 6)" = 6
 gkd_stop_checked "SIGTERM: exit 0"
 gk_done
