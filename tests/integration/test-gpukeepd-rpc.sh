@@ -96,6 +96,8 @@ np_expect "set enabled on a GPU whose open fails: DRIVER" "status 3" set 1 $G3 1
 mv "$GK_TMP/nvidia3.away" "$ROOT/dev/nvidia3"
 np_expect "set enabled retries the open at once: held" "status 0" set 1 $G3 1
 gkd_expect_held "... nvidia3 held" "$ROOT" "$ALL"
+np_expect "root with an AUTH_SYS credential: set off" "status 0" --auth-sys-root set 1 $G0 0
+np_expect "... and on (answered once open)" "status 0" --auth-sys-root set 1 $G0 1
 
 # --- as uid 65534: reads only; the permission check comes first ---
 np_expect "nobody: get" "status 0 mode 1" --as-nobody get $G0
