@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* gpukeepd: keeps every GPU initialized by holding its device file open. Start-up order: parse,
  * log, root-only work (directories, pid file, socket), drop privileges for good, then the event
- * loop. It never forks: init systems supervise it directly (systemd Type=notify). */
+ * loop. It never forks: init systems supervise it directly (systemd Type=notify); only in
+ * nvidia-persistenced's mode does the command start the daemon again and return (compat.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
