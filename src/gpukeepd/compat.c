@@ -127,6 +127,7 @@ int compat_finish(struct gkd_config *cfg, const char *argv0)
 			cfg->nvpd_socket_path);
 		return -EINVAL;
 	}
+	cfg->nvpd_socket_required = arg_socket_given || arg_compat;
 	/* nvidia-persistenced's pid file lives beside its socket. */
 	if (arg_compat && cfg->nvpd_socket_path) {
 		const char *slash = strrchr(cfg->nvpd_socket_path, '/');
@@ -146,8 +147,11 @@ int compat_finish(struct gkd_config *cfg, const char *argv0)
 
 void compat_print_config(const struct gkd_config *cfg)
 {
-	printf("nvpd-socket           %s\n",
-	       cfg->nvpd_socket_path ? cfg->nvpd_socket_path : "(not served)");
+	printf("nvpd-socket           %s%s\n",
+	       cfg->nvpd_socket_path ? cfg->nvpd_socket_path : "(not served)",
+	       !cfg->nvpd_socket_path	   ? ""
+	       : cfg->nvpd_socket_required ? " (failing to serve it is fatal)"
+					   : " (a warning if it cannot be served)");
 	printf("nvidia-persistenced   %s\n",
 	       arg_compat ? "its mode: its pid file, returns once serving" : "-");
 	if (arg_nvcfg)

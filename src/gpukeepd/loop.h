@@ -14,6 +14,8 @@ struct gkd_config {
 	const char *runtime_dir; /* holds the socket and the pid file */
 	const char *socket_path;
 	const char *nvpd_socket_path; /* nvidia-persistenced's RPC socket; NULL: not served */
+	bool nvpd_socket_required;    /* given, or nvidia-persistenced's mode: failing to serve it
+				       * is fatal; else a warning */
 	const char *pid_path;
 	const char *state_dir;
 	const char *user, *group; /* NULL: unchanged */

@@ -49,6 +49,7 @@ static struct {
 	size_t n;
 	struct rpc_conn *current; /* the connection whose record libtirpc is serving */
 	bool bound, made_dir;	  /* the socket, and its directory, are ours to remove */
+	bool given_up;		  /* the default socket could not be set up: not served */
 	bool started;
 } srv;
 static char tag_listen;
@@ -381,6 +382,20 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
+/* A socket the command line did not ask for is not worth failing the daemon: it keeps the GPUs
+ * initialized without it (a node without /var/run, nvidia-persistenced still running). */
+static int give_up(const struct gkd_config *cfg, int r)
+{
+	if (cfg->nvpd_socket_required)
+		return r;
+	log_warning("not serving nvidia-persistenced's RPC socket %s (see above); NVIDIA's tools "
+		    "will not see gpukeepd. --nvpd-socket makes this fatal, --no-nvpd-socket "
+		    "silences it",
+		    cfg->nvpd_socket_path);
+	srv.given_up = true;
+	return 0;
+}
+
 int rpc_prepare_dir(const struct gkd_config *cfg, uid_t uid, gid_t gid)
 {
 	_cleanup_free_ char *dir = NULL;
@@ -395,8 +410,10 @@ int rpc_prepare_dir(const struct gkd_config *cfg, uid_t uid, gid_t gid)
 	 * (in nvidia-persistenced's mode the pid file is in it). */
 	srv.made_dir = mkdir(dir, 0755) == 0;
 	if (!srv.made_dir && errno != EEXIST)
-		return log_error_errno(errno, "cannot create the RPC socket's directory %s: %m",
-				       dir);
+		return give_up(cfg,
+			       log_error_errno(errno,
+					       "cannot create the RPC socket's directory %s: %m",
+					       dir));
 	return 0;
 }
 
@@ -418,22 +435,25 @@ int rpc_socket_open(const struct gkd_config *cfg, uid_t uid, gid_t gid, int *ret
 	int r;
 
 	*ret_fd = -EBADF;
-	if (!cfg->nvpd_socket_path)
+	if (!cfg->nvpd_socket_path || srv.given_up)
 		return 0;
 	dir = dir_of(cfg->nvpd_socket_path);
 	r = dir ? dir_prepare(dir, uid, gid, NULL) : -ENOMEM;
 	if (r < 0)
-		return log_error_errno(r, "cannot prepare the RPC socket's directory %s: %m",
-				       strna(dir));
+		return give_up(cfg, log_error_errno(r,
+						    "cannot prepare the RPC socket's directory "
+						    "%s: %m",
+						    strna(dir)));
 	if (someone_listens(cfg->nvpd_socket_path)) {
 		log_error("another daemon serves %s (nvidia-persistenced?): stop it first, or run "
 			  "with --no-nvpd-socket",
 			  cfg->nvpd_socket_path);
-		return -EADDRINUSE;
+		return give_up(cfg, -EADDRINUSE);
 	}
 	r = server_socket_open(cfg->nvpd_socket_path, uid, gid, ret_fd);
 	if (r < 0)
-		return log_error_errno(r, "cannot listen on %s: %m", cfg->nvpd_socket_path);
+		return give_up(
+			cfg, log_error_errno(r, "cannot listen on %s: %m", cfg->nvpd_socket_path));
 	srv.bound = true;
 	return 0;
 }
@@ -442,11 +462,9 @@ void rpc_socket_remove(const struct gkd_config *cfg)
 {
 	_cleanup_free_ char *dir = NULL;
 
-	if (!srv.bound)
-		return;
-	srv.bound = false;
-	if (unlink(cfg->nvpd_socket_path) < 0 && errno != ENOENT)
+	if (srv.bound && unlink(cfg->nvpd_socket_path) < 0 && errno != ENOENT)
 		log_warning_errno(errno, "cannot remove %s: %m", cfg->nvpd_socket_path);
+	srv.bound = false;
 	/* As nvidia-persistenced: the directory goes if we made it and may remove it (after the
 	 * privilege drop /var/run is not ours: the init files remove it, as NVIDIA's do). */
 	dir = srv.made_dir ? dir_of(cfg->nvpd_socket_path) : NULL;

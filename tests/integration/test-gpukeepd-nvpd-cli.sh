@@ -48,6 +48,10 @@ check_config "--verbose" "^logging +.*verbose" --verbose
 check_config "--nvpd-socket PATH" "^nvpd-socket +/tmp/x/socket" --nvpd-socket /tmp/x/socket
 check_config "--nvpd-socket=PATH" "^nvpd-socket +/tmp/y/socket" --nvpd-socket=/tmp/y/socket
 check_config "the RPC socket is on by default" "^nvpd-socket +/var/run/nvidia-persistenced/socket"
+check_config "... a warning if it cannot be served" "^nvpd-socket +.*\(a warning if"
+check_config "... fatal when asked for" "^nvpd-socket +/tmp/x/socket \(failing to serve it is fatal" \
+	--nvpd-socket /tmp/x/socket
+check_config "... fatal in nvidia-persistenced's mode" "^nvpd-socket +.*\(failing to serve" --nvpd-compat
 check_config "--no-nvpd-socket" "^nvpd-socket +\(not served\)" --no-nvpd-socket
 check_config "... off by default under --root" "^nvpd-socket +\(not served\)" --root /tmp
 check_config "--nvpd-compat: the pid file beside the socket" \
