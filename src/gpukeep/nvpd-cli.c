@@ -138,8 +138,8 @@ int nvpd_cli_status(bool json)
 		o = json_object_new_object();
 		gpus = json_object_new_array();
 	} else {
-		printf("%s (pid %d) answered on %s (nvidia-persistenced's RPC; gpukeepd is not "
-		       "running): %zu GPUs\n",
+		printf("%s (pid %d) answered on %s (nvidia-persistenced's RPC; nothing answers on "
+		       "gpukeepd's socket): %zu GPUs\n",
 		       s.name, s.pid, rpc_path(), s.inv.n_gpus);
 		if (s.inv.n_gpus > 0)
 			printf("  %-3s %-12s %s\n", "IDX", "PCI", "PERSISTENCE");
