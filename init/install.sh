@@ -4,7 +4,9 @@
 # creating the daemon's system user and group if missing, then enables and starts it.
 # Every step is printed; --dry-run prints only. A failed step undoes the completed ones in
 # reverse. DESTDIR installs into a staging tree: accounts go into $DESTDIR/etc when it has a
-# passwd file, and nothing is enabled or started.
+# passwd file, and nothing is enabled or started. gpukeepd serves nvidia-persistenced's RPC
+# socket, so the two cannot run side by side: --replace-nvidia-persistenced stops, disables and
+# masks NVIDIA's service first; --uninstall --restore-nvidia-persistenced goes back.
 set -eu
 
 usage()
@@ -19,6 +21,11 @@ usage: install.sh [OPTIONS] [systemd|upstart|sysv]
       --group GROUP  the daemon's group, whose members may change persistence (default: USER)
       --sbindir DIR  where gpukeepd is installed (default /usr/sbin)
       --no-start     install and enable, but do not start
+      --replace-nvidia-persistenced
+                     stop NVIDIA's nvidia-persistenced, disable and mask it, and start
+                     gpukeepd in its place (it serves the same RPC socket)
+      --restore-nvidia-persistenced
+                     with --uninstall: unmask, enable and start nvidia-persistenced again
   -h, --help         show this help
 
 The init system is detected unless named: systemd when /run/systemd/system exists, Upstart
@@ -32,6 +39,8 @@ DRY_RUN=0
 UNINSTALL=0
 REMOVE_USER=0
 START=1
+REPLACE_NVPD=0
+RESTORE_NVPD=0
 GK_USER=gpukeep
 GK_GROUP=
 SBINDIR=/usr/sbin
@@ -60,6 +69,8 @@ while [ $# -gt 0 ]; do
 	-u | --uninstall) UNINSTALL=1 ;;
 	--remove-user) REMOVE_USER=1 ;;
 	--no-start) START=0 ;;
+	--replace-nvidia-persistenced) REPLACE_NVPD=1 ;;
+	--restore-nvidia-persistenced) RESTORE_NVPD=1 ;;
 	--user)
 		need_arg "$@"
 		GK_USER=$2
@@ -89,6 +100,10 @@ case "$GK_USER$GK_GROUP" in
 *[!a-z0-9_-]*) die_usage "user and group names are [a-z0-9_-]" ;;
 esac
 [ "$REMOVE_USER" -eq 0 ] || [ "$UNINSTALL" -eq 1 ] || die_usage "--remove-user needs --uninstall"
+[ "$RESTORE_NVPD" -eq 0 ] || [ "$UNINSTALL" -eq 1 ] ||
+	die_usage "--restore-nvidia-persistenced needs --uninstall"
+[ "$REPLACE_NVPD" -eq 0 ] || [ "$UNINSTALL" -eq 0 ] ||
+	die_usage "--replace-nvidia-persistenced is for installing"
 
 # step DESCRIPTION UNDO-COMMAND COMMAND...: prints and runs COMMAND, remembers its undo.
 step()
@@ -260,6 +275,112 @@ enable_start()
 	esac
 }
 
+# --- nvidia-persistenced: found, running, replaced, restored -----------------------------------
+
+NVPD_PIDFILE=/var/run/nvidia-persistenced/nvidia-persistenced.pid
+
+nvpd_installed()
+{
+	case "$INIT" in
+	systemd) systemctl cat nvidia-persistenced.service >/dev/null 2>&1 ;;
+	upstart) [ -f "$PROBE_ROOT/etc/init/nvidia-persistenced.conf" ] ;;
+	sysv) [ -x "$PROBE_ROOT/etc/init.d/nvidia-persistenced" ] ;;
+	esac
+}
+
+nvpd_running()
+{
+	case "$INIT" in
+	systemd) systemctl is-active --quiet nvidia-persistenced.service ;;
+	upstart) initctl status nvidia-persistenced 2>/dev/null | grep -q running ;;
+	sysv)
+		pid=$(cat "$PROBE_ROOT$NVPD_PIDFILE" 2>/dev/null) || return 1
+		case "$pid" in '' | *[!0-9]*) return 1 ;; esac
+		kill -0 "$pid" 2>/dev/null
+		;;
+	esac
+}
+
+nvpd_replace()
+{
+	case "$INIT" in
+	systemd)
+		step "stop nvidia-persistenced.service" \
+			"systemctl start nvidia-persistenced.service" \
+			systemctl stop nvidia-persistenced.service
+		step "disable nvidia-persistenced.service" \
+			"systemctl enable nvidia-persistenced.service" \
+			sh -c 'systemctl disable nvidia-persistenced.service || true'
+		step "mask nvidia-persistenced.service (nothing can start it beside gpukeepd)" \
+			"systemctl unmask nvidia-persistenced.service" \
+			systemctl mask nvidia-persistenced.service
+		;;
+	upstart)
+		step "stop nvidia-persistenced (upstart)" "initctl start nvidia-persistenced" \
+			sh -c 'initctl stop nvidia-persistenced || true'
+		step "disable nvidia-persistenced (/etc/init/nvidia-persistenced.override: manual)" \
+			"rm -f /etc/init/nvidia-persistenced.override" \
+			sh -c 'echo manual >/etc/init/nvidia-persistenced.override'
+		;;
+	sysv)
+		step "stop nvidia-persistenced" "/etc/init.d/nvidia-persistenced start" \
+			sh -c '/etc/init.d/nvidia-persistenced stop || true'
+		step "disable nvidia-persistenced" \
+			"update-rc.d nvidia-persistenced enable 2>/dev/null || chkconfig nvidia-persistenced on" \
+			sh -c 'update-rc.d nvidia-persistenced disable 2>/dev/null ||
+				chkconfig nvidia-persistenced off'
+		;;
+	esac
+}
+
+nvpd_restore()
+{
+	if ! nvpd_installed; then
+		echo "install.sh: no nvidia-persistenced service is installed: nothing to restore"
+		return 0
+	fi
+	case "$INIT" in
+	systemd)
+		step "unmask nvidia-persistenced.service" "" systemctl unmask nvidia-persistenced.service
+		step "enable nvidia-persistenced.service" "" systemctl enable nvidia-persistenced.service
+		step "start nvidia-persistenced.service" "" systemctl start nvidia-persistenced.service
+		;;
+	upstart)
+		step "re-enable nvidia-persistenced (remove its override)" "" \
+			rm -f /etc/init/nvidia-persistenced.override
+		step "start nvidia-persistenced (upstart)" "" initctl start nvidia-persistenced
+		;;
+	sysv)
+		step "enable nvidia-persistenced" "" sh -c \
+			'update-rc.d nvidia-persistenced enable 2>/dev/null || chkconfig nvidia-persistenced on'
+		step "start nvidia-persistenced" "" /etc/init.d/nvidia-persistenced start
+		;;
+	esac
+}
+
+# Before anything changes: gpukeepd cannot start while nvidia-persistenced holds its socket.
+nvpd_precheck()
+{
+	[ "$LIVE" -eq 1 ] || return 0
+	if ! nvpd_installed; then
+		[ "$REPLACE_NVPD" -eq 0 ] ||
+			echo "install.sh: no nvidia-persistenced service is installed: nothing to replace"
+		REPLACE_NVPD=0
+		return 0
+	fi
+	[ "$REPLACE_NVPD" -eq 0 ] || return 0
+	if nvpd_running; then
+		echo "install.sh: nvidia-persistenced is running. gpukeepd serves its RPC socket" \
+			"(/var/run/nvidia-persistenced/socket) and replaces it: rerun with" \
+			"--replace-nvidia-persistenced to stop, disable and mask it and start gpukeepd in" \
+			"its place (--uninstall --restore-nvidia-persistenced goes back). Nothing was" \
+			"changed." >&2
+		exit 3
+	fi
+	echo "install.sh: note: nvidia-persistenced's service is installed but not running;" \
+		"--replace-nvidia-persistenced would also disable and mask it"
+}
+
 do_install()
 {
 	if [ "$LIVE" -eq 1 ] && [ ! -x "$SBINDIR/gpukeepd" ]; then
@@ -267,7 +388,9 @@ do_install()
 			"(or pass --sbindir)" >&2
 		[ "$DRY_RUN" -eq 1 ] || exit 3
 	fi
+	nvpd_precheck
 	create_accounts
+	[ "$REPLACE_NVPD" -eq 0 ] || nvpd_replace
 	if [ -e "$TARGET" ]; then
 		step "back up $TARGET to $TARGET.bak" "mv '$TARGET.bak' '$TARGET'" \
 			cp -p "$TARGET" "$TARGET.bak"
@@ -309,6 +432,7 @@ do_uninstall()
 		! group_exists "$GK_GROUP" || step "delete group $GK_GROUP" "" groupdel \
 			$(prefix_opt) "$GK_GROUP"
 	fi
+	[ "$RESTORE_NVPD" -eq 0 ] || [ "$LIVE" -eq 0 ] || nvpd_restore
 	echo "install.sh: uninstalled ($INIT)"
 }
 

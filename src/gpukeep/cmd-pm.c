@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "nvml-cli.h"
 #include "nvml/nvml.h"
+#include "nvpd-cli.h"
 #include "output.h"
 #include "time-util.h"
 #include "verbs.h"
@@ -293,6 +294,8 @@ int verb_pm(int argc, char **argv)
 				   "malformed GPU '%s': expected an index, minor:N, a PCI address "
 				   "(0000:3b:00.0) or a UUID (GPU-...)",
 				   gpu);
+	if (nvpd_cli_wanted(socket_path)) /* NVIDIA's daemon instead of gpukeepd */
+		return nvpd_cli_pm(gpu, gpu ? &sel : NULL, enabled, json);
 	if (!daemon_running(socket_path))
 		return pm_legacy(gpu, gpu ? &sel : NULL, enabled);
 	return pm_run(socket_path, gpu, enabled, json);

@@ -9,6 +9,7 @@
 #include "daemon-call.h"
 #include "daemon/protocol.h"
 #include "macro.h"
+#include "nvpd-cli.h"
 #include "output.h"
 #include "verbs.h"
 
@@ -130,6 +131,8 @@ int verb_status(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("status", "unexpected argument '%s'", argv[optind]);
+	if (nvpd_cli_wanted(socket_path)) /* NVIDIA's daemon instead of gpukeepd */
+		return nvpd_cli_status(json);
 	r = query(socket_path, GK_REQ_STATUS, &status);
 	if (r == GK_EXIT_OK)
 		r = query(socket_path, GK_REQ_LIST, &list);

@@ -71,6 +71,11 @@ static bool in_group(int fd, const struct ucred *cred, gid_t gid)
 	return false;
 }
 
+bool client_may_change(const struct gkd *d, int fd, const struct ucred *cred)
+{
+	return cred->uid == 0 || (d->auth_group && in_group(fd, cred, d->auth_gid));
+}
+
 static size_t clients_of_uid(const struct gkd *d, uid_t uid)
 {
 	size_t n = 0;
@@ -212,7 +217,7 @@ void clients_accept(struct gkd *d)
 			close(fd);
 			continue;
 		}
-		privileged = cred.uid == 0 || (d->auth_group && in_group(fd, &cred, d->auth_gid));
+		privileged = client_may_change(d, fd, &cred);
 		why = over_cap(d, &cred, privileged);
 		if (why)
 			refuse_connection(d, fd, &cred, why);

@@ -48,6 +48,10 @@ unsigned clients_held_back(unsigned max_clients);
  */
 int server_socket_open(const char *path, uid_t uid, gid_t gid, int *ret_fd);
 
+/* Whether the peer on @fd (credentials @cred) may change things: root, or in the daemon's
+ * --group (primary or supplementary, from SO_PEERGROUPS). Shared with the RPC socket. */
+bool client_may_change(const struct gkd *d, int fd, const struct ucred *cred);
+
 /* Accepts every pending connection, refusing those over the caps with an error reply. */
 void clients_accept(struct gkd *d);
 /* Handles readiness of @c's socket (EPOLLIN/EPOLLOUT/EPOLLHUP in @events). */

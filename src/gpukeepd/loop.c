@@ -14,6 +14,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "rpc.h"
 #include "string-util.h"
 
 /* epoll tags for the fixed fds; clients are tagged with their struct's address. */
@@ -29,9 +30,12 @@ static int watch(int epfd, int fd, void *tag)
 static int timeout_ms(const struct gkd *d)
 {
 	uint64_t next = gpus_next_deadline(&d->gpus), c = clients_next_deadline(d), now;
+	uint64_t rpc = rpc_next_deadline(d);
 
 	if (c < next)
 		next = c;
+	if (rpc < next)
+		next = rpc;
 	if (next == UINT64_MAX)
 		return -1;
 	now = now_usec();
@@ -105,7 +109,9 @@ static int dispatch(struct gkd *d, struct epoll_event *ev)
 			return log_error_errno(r, "cannot read finished opens: %m");
 		/* A hold whose open finished may want a different state by now. */
 		gpus_reconcile(&d->gpus);
-	} else
+	} else if (rpc_owns(ev->data.ptr))
+		rpc_event(d, ev->data.ptr, ev->events);
+	else
 		client_event(d, ev->data.ptr, ev->events);
 	return 0;
 }
@@ -124,7 +130,7 @@ static int setup(struct gkd *d)
 		r = watch(d->epfd, d->openerfd, &tag_opener);
 	if (r < 0)
 		return log_error_errno(r, "epoll_ctl: %m");
-	return 0;
+	return rpc_start(d);
 }
 
 static void shutdown_all(struct gkd *d)
@@ -134,6 +140,7 @@ static void shutdown_all(struct gkd *d)
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->listenfd, NULL);
 	d->listenfd = safe_close(d->listenfd);
 	clients_close_all(d);
+	rpc_stop(d);
 	gpus_set_released(&d->gpus, true);
 	log_info("released %zu device files", d->gpus.n);
 	d->epfd = safe_close(d->epfd);
@@ -163,6 +170,7 @@ int loop_run(struct gkd *d)
 		now = now_usec();
 		gpus_tick(&d->gpus, now);
 		clients_tick(d, now);
+		rpc_tick(d, now);
 		maybe_ready(d);
 	}
 	shutdown_all(d);

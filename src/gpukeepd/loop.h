@@ -13,6 +13,9 @@ struct gkd_config {
 	const char *root;	 /* prefix for /dev, /proc, /sys */
 	const char *runtime_dir; /* holds the socket and the pid file */
 	const char *socket_path;
+	const char *nvpd_socket_path; /* nvidia-persistenced's RPC socket; NULL: not served */
+	bool nvpd_socket_required;    /* given, or nvidia-persistenced's mode: failing to serve it
+				       * is fatal; else a warning */
 	const char *pid_path;
 	const char *state_dir;
 	const char *user, *group; /* NULL: unchanged */
@@ -27,6 +30,7 @@ struct gkd_config {
 struct gkd {
 	const struct gkd_config *cfg;
 	int epfd, sigfd, listenfd, openerfd, notifyfd;
+	int rpcfd;	 /* the RPC socket (rpc.h), or -EBADF */
 	bool auth_group; /* members of auth_gid may change things */
 	gid_t auth_gid;
 	struct gpu_table gpus;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* gpukeepd: keeps every GPU initialized by holding its device file open. Start-up order: parse,
  * log, root-only work (directories, pid file, socket), drop privileges for good, then the event
- * loop. It never forks: init systems supervise it directly (systemd Type=notify). */
+ * loop. It never forks: init systems supervise it directly (systemd Type=notify); only in
+ * nvidia-persistenced's mode does the command start the daemon again and return (compat.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "config.h"
 #include "core/gk-exit.h"
 #include "log.h"
@@ -20,6 +22,7 @@
 #include "notify.h"
 #include "privs.h"
 #include "root.h"
+#include "rpc.h"
 #include "string-util.h"
 
 static struct gkd_config cfg = {
@@ -53,8 +56,9 @@ static void help(void)
 	       "      --client-timeout SEC   time a client has to send a request (default 10)\n"
 	       "      --max-clients N        connections in all (default 256)\n"
 	       "      --max-clients-per-uid N  connections per non-root uid (default 32)\n"
-	       "  -V, --verbose              log debug messages\n"
-	       "  -f, --foreground           log to stderr instead of syslog\n"
+	       "  -V, --verbose              log debug messages\n");
+	compat_help();
+	printf("  -f, --foreground           log to stderr instead of syslog\n"
 	       "  -n, --check                check the options, print the configuration, exit\n"
 	       "  -h, --help                 show this help\n"
 	       "  -v, --version              show the version\n\n"
@@ -114,7 +118,6 @@ enum {
 	OPT_CLIENT_TIMEOUT,
 	OPT_MAX_CLIENTS,
 	OPT_MAX_PER_UID,
-	OPT_NVCFG,
 };
 
 static const struct option options[] = {
@@ -132,7 +135,6 @@ static const struct option options[] = {
 	{"client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT},
 	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
 	{"max-clients-per-uid", required_argument, NULL, OPT_MAX_PER_UID},
-	{"nvidia-cfg-path", required_argument, NULL, OPT_NVCFG},
 	{"verbose", no_argument, NULL, 'V'},
 	{"foreground", no_argument, NULL, 'f'},
 	{"check", no_argument, NULL, 'n'},
@@ -182,8 +184,6 @@ static int parse_option(int c, const char *arg)
 		return parse_count(arg, "--max-clients", &cfg.max_clients);
 	case OPT_MAX_PER_UID:
 		return parse_count(arg, "--max-clients-per-uid", &cfg.max_clients_per_uid);
-	case OPT_NVCFG:
-		break; /* accepted for nvidia-persistenced's command lines; not needed */
 	case 'V':
 		cfg.verbose = true;
 		break;
@@ -194,7 +194,8 @@ static int parse_option(int c, const char *arg)
 		cfg.check_only = true;
 		break;
 	default:
-		return -EINVAL;
+		/* nvidia-persistenced's options and the RPC socket's (compat.c) */
+		return compat_option(c, arg, &cfg) > 0 ? 0 : -EINVAL;
 	}
 	return 0;
 }
@@ -202,9 +203,12 @@ static int parse_option(int c, const char *arg)
 /* Returns 1 to run, 0 to exit successfully (--help, --version), -EINVAL on usage errors. */
 static int parse_argv(int argc, char **argv)
 {
+	_cleanup_free_ struct option *all = options_join(options, compat_options);
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "u:g:Vfnhv", options, NULL)) >= 0) {
+	if (!all)
+		return -ENOMEM;
+	while ((c = getopt_long(argc, argv, "u:g:Vfnhv", all, NULL)) >= 0) {
 		if (c == 'h') {
 			help();
 			return 0;
@@ -230,7 +234,7 @@ static int parse_argv(int argc, char **argv)
 		return -ENOMEM;
 	cfg.socket_path = arg_socket;
 	cfg.pid_path = arg_pid;
-	return 1;
+	return compat_finish(&cfg, argv[0]) < 0 ? -EINVAL : 1;
 }
 
 static void print_config(const struct ids *ids)
@@ -256,6 +260,7 @@ static void print_config(const struct ids *ids)
 	       cfg.max_clients, cfg.max_clients_per_uid, clients_held_back(cfg.max_clients));
 	printf("logging               %s%s\n", cfg.foreground ? "stderr" : "syslog (LOG_DAEMON)",
 	       cfg.verbose ? ", verbose" : "");
+	compat_print_config(&cfg);
 }
 
 /* Each client is one fd: keep the cap well under the fd limit, so that accept() never fails with
@@ -268,6 +273,8 @@ static void clamp_clients(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return;
 	room = rl.rlim_cur > 512 ? rl.rlim_cur - 256 : rl.rlim_cur / 2;
+	if (cfg.nvpd_socket_path) /* the cap applies to each socket */
+		room /= 2;
 	if (cfg.max_clients <= room)
 		return;
 	log_warning("--max-clients %u is over what the fd limit (%llu) allows: using %llu",
@@ -310,6 +317,9 @@ static int root_work(struct gkd *d, const struct ids *ids, int *ret_pidfd, int *
 	r = dir_prepare(cfg.runtime_dir, ids->uid, ids->gid, NULL, why, sizeof(why));
 	if (r < 0)
 		return dir_error(r, "--runtime-dir", cfg.runtime_dir, why);
+	r = rpc_prepare_dir(&cfg, ids->uid, ids->gid);
+	if (r < 0)
+		return r;
 	r = pidfile_acquire(cfg.pid_path, ids->uid, ids->gid, &other);
 	if (r == -EBUSY) {
 		log_error("another gpukeepd (pid %d) holds %s", (int)other, cfg.pid_path);
@@ -321,6 +331,9 @@ static int root_work(struct gkd *d, const struct ids *ids, int *ret_pidfd, int *
 	r = server_socket_open(cfg.socket_path, ids->uid, ids->gid, &d->listenfd);
 	if (r < 0)
 		return log_error_errno(r, "cannot listen on %s: %m", cfg.socket_path);
+	r = rpc_socket_open(&cfg, ids->uid, ids->gid, &d->rpcfd);
+	if (r < 0)
+		return r;
 	r = dir_prepare(cfg.state_dir, ids->uid, ids->gid, ret_statefd, why, sizeof(why));
 	if (r < 0)
 		return dir_error(r, "--state-dir", cfg.state_dir, why);
@@ -372,6 +385,7 @@ static int run(const struct ids *ids)
 	struct gkd d = {.cfg = &cfg,
 			.epfd = -EBADF,
 			.listenfd = -EBADF,
+			.rpcfd = -EBADF,
 			.openerfd = -EBADF,
 			.notifyfd = -EBADF,
 			.started = now_usec()};
@@ -390,11 +404,13 @@ static int run(const struct ids *ids)
 	if (r >= 0)
 		r = start(&d, ids, rootfd, statefd);
 	safe_close(d.listenfd);
+	safe_close(d.rpcfd); /* still ours when the loop did not start */
 	/* The socket and the pid file are ours only if we got the lock. */
 	if (pidfd >= 0 && unlink(cfg.socket_path) < 0 && errno != ENOENT)
 		log_warning_errno(errno, "cannot remove %s: %m", cfg.socket_path);
 	if (pidfd >= 0 && unlink(cfg.pid_path) < 0)
 		log_warning_errno(errno, "cannot remove %s: %m", cfg.pid_path);
+	rpc_socket_remove(&cfg);
 	gpus_done(&d.gpus);
 	safe_close(d.sigfd);
 	safe_close(d.notifyfd);
@@ -422,6 +438,9 @@ int main(int argc, char **argv)
 		print_config(&ids);
 		return GK_EXIT_OK;
 	}
+	r = compat_daemonize(&cfg, argv);
+	if (r != 0)
+		return r > 0 ? GK_EXIT_OK : GK_EXIT_FAILED;
 	r = run(&ids);
 	free(arg_socket);
 	free(arg_pid);
