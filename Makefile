@@ -8,7 +8,7 @@ MESON ?= meson
 # Build and test dependencies (Debian 12 package names). sim/vm/run installs the simulated
 # node's own (qemu, kernel image and headers, busybox) the same way when it first runs.
 DEPS := meson ninja-build gcc pkg-config python3 libkmod-dev libjson-c-dev libcmocka-dev \
-	psmisc lsof valgrind
+	psmisc lsof valgrind python3-prometheus-client
 
 .PHONY: all build deps check demo clean
 

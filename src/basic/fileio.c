@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -172,4 +173,25 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t s
 	if (parent < 0 || fsync(parent) < 0)
 		return -errno;
 	return 0;
+}
+
+int mkdir_p_open(const char *dir)
+{
+	_cleanup_free_ char *copy = strdup(dir);
+	int fd;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }

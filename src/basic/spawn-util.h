@@ -2,6 +2,8 @@
 /* Running a helper program (systemctl, dcgmi) and waiting for it, without a shell. */
 #pragma once
 
+#include <stddef.h>
+
 /*
  * Runs @argv (argv[0] looked up in PATH) with stdin from /dev/null and stdout/stderr inherited,
  * or sent to /dev/null when @quiet. Returns its exit status (0..255), 128+N when killed by signal
@@ -19,3 +21,10 @@ enum {
  * (SIGKILL) and -ETIMEDOUT returned. @flags: SPAWN_*.
  */
 int spawn_wait_timeout(char *const argv[], unsigned flags, unsigned timeout_ms);
+
+/*
+ * Like spawn_wait_timeout(), with the program's stdout captured (stderr inherited): *ret_out
+ * gets at most @max bytes of it, NUL-terminated, malloc()ed (the rest is read and dropped), on
+ * every return >= 0 and on -ETIMEDOUT. The child is killed by pidfd when the deadline passes.
+ */
+int spawn_capture_timeout(char *const argv[], unsigned timeout_ms, size_t max, char **ret_out);

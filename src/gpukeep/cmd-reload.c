@@ -11,6 +11,7 @@
 
 #include "core/gk-exit.h"
 #include "daemon/protocol.h"
+#include "fileio.h"
 #include "log.h"
 #include "node/modops.h"
 #include "nvml-cli.h"
@@ -192,28 +193,6 @@ static struct json_object *report_json(const struct gk_reload_result *r)
 	return o;
 }
 
-/* Opens the state directory, creating it and its parents (0755) as needed. */
-static int open_state_dir(const char *dir)
-{
-	_cleanup_free_ char *copy = strdup(dir);
-	int fd;
-
-	if (!copy)
-		return -ENOMEM;
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 static int run(struct reload_args *a)
 {
 	struct gk_reload_result res;
@@ -276,8 +255,7 @@ int verb_reload(int argc, char **argv)
 	a.o.json = a.json;
 	a.o.state_dir = a.state_dir;
 	/* a dry run writes nothing, not even the state directory */
-	r = a.o.dry_run ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-			: open_state_dir(a.state_dir);
+	r = a.o.dry_run ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : mkdir_p_open(a.state_dir);
 	if (r < 0) {
 		log_error_errno(r, "cannot open state directory %s: %m", a.state_dir);
 		return GK_EXIT_PRECONDITION;

@@ -24,6 +24,8 @@ static const struct verb verbs[] = {
 	{"validate", verb_validate, "check the node against its baseline"},
 	{"reload", verb_reload, "reload the NVIDIA driver safely, without a reboot"},
 	{"settings", verb_settings, "save and restore per-GPU settings a reload loses (NVML)"},
+	{"watch", verb_watch, "the remediation ladder: follow the kernel log, decide, act"},
+	{"events", verb_events, "the event log of gpukeep watch"},
 };
 
 static void help(void)

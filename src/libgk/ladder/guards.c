@@ -174,6 +174,7 @@ int guard_state_save(int dirfd, const struct gk_guard_state *s)
 	json_object_object_add(o, "schema", json_object_new_string(GK_GUARD_STATE_SCHEMA));
 	json_object_object_add(o, "version", json_object_new_int(1));
 	json_object_object_add(o, "boot_id", json_object_new_string(s->boot_id));
+	json_object_object_add(o, "kmsg_source", json_object_new_string(s->kmsg_source));
 	json_object_object_add(o, "last_seq",
 			       s->have_seq ? json_object_new_int64((int64_t)s->last_seq) : NULL);
 	json_object_object_add(o, "next_id", json_object_new_int64((int64_t)s->next_id));
@@ -245,6 +246,7 @@ static int state_from_json(struct json_object *o, struct gk_guard_state *s, char
 		jcheck_fail(&c, "schema is '%s', not '" GK_GUARD_STATE_SCHEMA "'", schema);
 	jcheck_int(&c, o, NULL, "version", 1, 1);
 	copy_field(&c, o, "state", "boot_id", s->boot_id, sizeof(s->boot_id));
+	copy_field(&c, o, "state", "kmsg_source", s->kmsg_source, sizeof(s->kmsg_source));
 	seq = jcheck_field(&c, o, NULL, "last_seq", json_type_int, true);
 	s->have_seq = seq != NULL;
 	s->last_seq = seq ? (uint64_t)json_object_get_int64(seq) : 0;

@@ -31,6 +31,7 @@ struct gk_guard_action {
 
 struct gk_guard_state {
 	char boot_id[GK_BOOT_ID_LEN]; /* the boot the kmsg position belongs to */
+	char kmsg_source[256];	      /* the kernel log it belongs to (/dev/kmsg, or --kmsg) */
 	uint64_t last_seq;	      /* the last kernel log record handled */
 	bool have_seq;
 	uint64_t next_id;
