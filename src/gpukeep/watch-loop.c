@@ -19,6 +19,7 @@
 #include "ladder/kmsg.h"
 #include "log.h"
 #include "notify.h"
+#include "parse-util.h"
 #include "watch-kmsg.h"
 #include "watch-loop.h"
 #include "watch-probe.h"
@@ -299,8 +300,17 @@ int watch_loop(const struct watch_args *a, struct watch_ctx *c, const struct gk_
 		if (r == 0 && !l.e.metrics.healthy)
 			r = GK_EXIT_NEEDS_PERSON;
 	} else {
+		const char *wd = getenv("WATCHDOG_USEC");
+
+		/* read before notify_open(), which leaves the environment to the children */
+		if (wd && safe_atou64(wd, &c->watchdog_usec) < 0)
+			c->watchdog_usec = 0;
+		unsetenv("WATCHDOG_USEC");
+		unsetenv("WATCHDOG_PID");
 		l.notify_fd = notify_open();
+		c->notify_fd = l.notify_fd;
 		r = follow(&l);
+		c->notify_fd = -EBADF;
 		safe_close(l.notify_fd);
 	}
 	watch_probe_done(&l.probe);

@@ -10,6 +10,7 @@
 
 #include "event-text.h"
 #include "log.h"
+#include "notify.h"
 #include "spawn-util.h"
 #include "string-util.h"
 #include "watch-ops.h"
@@ -74,6 +75,19 @@ static void read_report(char *out, struct gk_rung_outcome *ret)
 	ret->report = o;
 }
 
+/* The loop does not run while a rung does: the service manager's watchdog is stretched over
+ * the rung's deadline (WATCHDOG_USEC=), then set back (@timeout_s 0). */
+static void watchdog_stretch(struct watch_ctx *c, unsigned timeout_s)
+{
+	char msg[64];
+	uint64_t usec = timeout_s ? ((uint64_t)timeout_s + 60) * 1000000 : c->watchdog_usec;
+
+	if (c->notify_fd < 0 || !c->watchdog_usec || usec < c->watchdog_usec)
+		return;
+	snprintf(msg, sizeof(msg), "WATCHDOG=1\nWATCHDOG_USEC=%llu", (unsigned long long)usec);
+	notify_send(c->notify_fd, msg);
+}
+
 static int run_rung(void *ud, enum gk_ladder_rung rung, const char *gpu, const char *uuid,
 		    struct gk_rung_outcome *ret)
 {
@@ -86,7 +100,9 @@ static int run_rung(void *ud, enum gk_ladder_rung rung, const char *gpu, const c
 	*ret = (struct gk_rung_outcome){};
 	if (!argv)
 		return -ENOMEM;
+	watchdog_stretch(c, c->cfg->rungs[rung].timeout_s);
 	r = spawn_capture_timeout(argv, c->cfg->rungs[rung].timeout_s * 1000, REPORT_MAX, &out);
+	watchdog_stretch(c, 0);
 	ret->ms = (unsigned)(mono_ms() - t0);
 	ret->exit = r;
 	if (r == -ETIMEDOUT)

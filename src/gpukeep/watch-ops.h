@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ladder/engine.h"
@@ -18,6 +19,8 @@ struct watch_ctx {
 	bool print_json;     /* ... as JSON lines */
 	bool syslog;	     /* each event to syslog */
 	char self_exe[4096]; /* "gpukeep" in a rung's command means this binary */
+	int notify_fd;	     /* the service manager's socket, or -EBADF */
+	uint64_t watchdog_usec; /* its watchdog interval (0: none) */
 };
 
 extern const struct gk_engine_ops watch_ops;
