@@ -5,7 +5,9 @@
 # only counted; Xid 13 on three GPUs is the driver's pattern and runs the real gpukeep reload;
 # Xid 79 goes to rung 3 at once (the reboot command replaced by one that records its call);
 # observe mode changes nothing. Each step is one 'gpukeep watch --once', which goes on from the
-# position the previous one saved.
+# position the previous one saved. Boot 2: the watcher (following /dev/kmsg) killed during the
+# reload it started, with the reload itself: started again, it resumes that reload from its
+# journal and starts no new one.
 # shellcheck disable=SC2016 # guest commands: single quotes on purpose
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -64,6 +66,49 @@ cat /out/reboot.calls >/out/xid79.reboot 2>&1
 cp /var/lib/gpukeep/events.log /out/events.log
 gpukeep events --state-dir /var/lib/gpukeep >/out/events.txt 2>&1; echo $? >/out/events.rc
 '
+
+# --- boot 2: killed during a reload ------------------------------------------------------------
+boot resume --gpus 3 --init-ms 50 --timeout 300 -- "$SETUP"'
+$W --act >/dev/null 2>&1
+# a holder that ignores SIGTERM keeps the reload in its grace period (10 s)
+sh -c "trap \"\" TERM; exec 3</dev/nvidia0; while :; do sleep 1; done" &
+echo $! >/out/stubborn.pid
+cat >/tmp/watch2.json <<EOF_CONFIG2
+{"debounce_ms": 500, "validate_period_s": 0, "probe_period_s": 0,
+ "rungs": {"reload": {"command": ["gpukeep", "reload", "--kill", "--grace", "10", "--json"]}}}
+EOF_CONFIG2
+cp /tmp/watch2.json /out/watch2.json
+loads >/out/loads.before
+gpukeep watch --act --config /tmp/watch2.json --catalog /tmp/xid-catalog.json --state-dir /var/lib/gpukeep >/out/follow.txt 2>&1 &
+WP=$!
+sleep 1
+for g in 0 1 2; do echo "13" >$D/gpu$g/xid; done
+for i in $(seq 100); do [ -e /var/lib/gpukeep/reload.journal ] && grep -q "\"stop\"" /var/lib/gpukeep/reload.journal 2>/dev/null && break; sleep 0.1; done
+RP=$(cat /proc/$WP/task/$WP/children)
+echo "$RP" >/out/reload.pid
+kill -9 $WP $RP
+sleep 0.5
+test -e /var/lib/gpukeep/reload.journal && echo yes >/out/journal.left || echo no >/out/journal.left
+grep -o "\"pending\": *true" /var/lib/gpukeep/watch.state >/out/pending.left
+loads >/out/loads.killed
+$W --act --config /tmp/watch2.json >/out/resumed.txt 2>&1; echo $? >/out/resumed.rc
+loads >/out/loads.after
+kill -0 $(cat /out/stubborn.pid) 2>/dev/null && echo alive >/out/stubborn.after || echo gone >/out/stubborn.after
+test -e /var/lib/gpukeep/reload.journal && echo yes >/out/journal.after || echo no >/out/journal.after
+cp /var/lib/gpukeep/events.log /out/events.log
+'
+
+v() { tr -d '\n' <"$E2E_TMP/resume/$1"; }
+check "boot 2: the guest command succeeded" same "$(cat "$E2E_TMP/resume.rc")" 0
+check "killed mid-reload: the reload's journal is left, the action pending" \
+	same "$(v journal.left)/$(v pending.left | tr -d ' ')" 'yes/"pending":true'
+check "... and the driver was not loaded again yet" same "$(v loads.killed)" "$(v loads.before)"
+check "started again: exit 0" same "$(v resumed.rc)" 0
+check "... the reload was finished: one load in all, not two" \
+	same "$(($(v loads.after) - $(v loads.before)))" 1
+check "... its journal is gone, the stubborn holder too" same "$(v journal.after)/$(v stubborn.after)" no/gone
+pcheck resume "... the event log says resumed, and there is one reload decision only" \
+	'(lambda t: t.count("action-resumed") == 1 and t.count("action-started") == 2 and sum(1 for l in out.lines("events.log") if "\"type\":\"decision\"" in l and "\"rung\":\"reload\"" in l) == 1)([__import__("json").loads(l)["type"] for l in out.lines("events.log")])'
 
 v() { tr -d '\n' <"$E2E_TMP/watch/$1"; }
 check "the guest command succeeded" same "$(cat "$E2E_TMP/watch.rc")" 0
