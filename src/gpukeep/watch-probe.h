@@ -28,6 +28,6 @@ unsigned watch_probe_period(const struct watch_probe *p);
 /* One NVML probe; a hang is handed to the engine as rung 2. */
 void watch_probe_run(struct watch_probe *p, struct gk_engine *e, uint64_t now_us);
 
-/* One validation against the configured baseline; differences are reported and the node is
- * marked unhealthy (the watcher does not guess a rung from them). */
+/* One validation against the configured baseline; differences are reported as an event (the
+ * watcher does not guess a rung from them). */
 void watch_probe_validate(struct watch_probe *p, struct gk_engine *e, uint64_t now_us);
