@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "baseline/validate.h"
+#include "daemon/client.h"
 #include "log.h"
 #include "node.h"
 #include "nvml-cli.h"
@@ -35,6 +36,56 @@ unsigned watch_probe_period(const struct watch_probe *p)
 	return p->period_s;
 }
 
+/* gpukeepd's view: how many GPUs it holds, and which are stuck opening (a wedged GPU). */
+static void probe_daemon(struct watch_probe *p, struct gk_engine *e)
+{
+	struct json_object *req = json_object_new_object(), *reply = NULL, *gpus, *st;
+	_cleanup_close_ int fd = -EBADF;
+	unsigned held = 0, stuck = 0;
+	size_t n;
+
+	e->metrics.gpus_held = -1;
+	if (!req || !p->cfg->gpukeepd_socket || client_connect(p->cfg->gpukeepd_socket, &fd) < 0) {
+		json_object_put(req);
+		return;
+	}
+	json_object_object_add(req, "version", json_object_new_int(1));
+	json_object_object_add(req, "request", json_object_new_string("list"));
+	if (client_call(fd, req, 1000, &reply) == 0 &&
+	    json_object_object_get_ex(reply, "gpus", &gpus) &&
+	    json_object_is_type(gpus, json_type_array)) {
+		n = json_object_array_length(gpus);
+		for (size_t i = 0; i < n; i++) {
+			const char *s;
+
+			if (!json_object_object_get_ex(json_object_array_get_idx(gpus, i), "state",
+						       &st))
+				continue;
+			s = json_object_get_string(st);
+			held += streq(s, "held");
+			stuck += streq(s, "stuck");
+		}
+		e->metrics.gpus_held = (int)held;
+		if (stuck && !p->reported_stuck) {
+			struct json_object *ev = engine_event_new("gpu-stuck");
+
+			if (ev) {
+				json_object_object_add(ev, "gpus", json_object_new_int((int)stuck));
+				json_object_object_add(
+					ev, "why",
+					json_object_new_string("gpukeepd has GPUs stuck opening (a "
+							       "wedged GPU in the driver): see "
+							       "'gpukeep status'"));
+				e->ops->event(e->ud, ev);
+				json_object_put(ev);
+			}
+		}
+		p->reported_stuck = stuck > 0;
+	}
+	json_object_put(req);
+	json_object_put(reply);
+}
+
 void watch_probe_run(struct watch_probe *p, struct gk_engine *e, uint64_t now_us)
 {
 	_cleanup_free_ char *err = NULL;
@@ -42,6 +93,7 @@ void watch_probe_run(struct watch_probe *p, struct gk_engine *e, uint64_t now_us
 	unsigned n;
 	int r;
 
+	probe_daemon(p, e);
 	if (!p->wanted)
 		return;
 	if (!p->nvml) {

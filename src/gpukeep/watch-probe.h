@@ -15,7 +15,8 @@ struct watch_probe {
 	struct gk_nvml *nvml; /* NULL: no NVML on this node (or not consulted) */
 	bool wanted;
 	unsigned period_s;
-	bool last_failed; /* the previous validation found differences */
+	bool last_failed;    /* the previous validation found differences */
+	bool reported_stuck; /* gpukeepd's stuck GPUs were reported (once per episode) */
 };
 
 void watch_probe_init(struct watch_probe *p, const struct gk_watch_config *cfg, bool act);
@@ -25,7 +26,8 @@ void watch_probe_done(struct watch_probe *p);
  * watchdog interval when that is shorter (0: no probe timer). */
 unsigned watch_probe_period(const struct watch_probe *p);
 
-/* One NVML probe; a hang is handed to the engine as rung 2. */
+/* One probe: gpukeepd's GPUs (held, stuck opening) and NVML's responsiveness; an NVML hang is
+ * handed to the engine as rung 2. */
 void watch_probe_run(struct watch_probe *p, struct gk_engine *e, uint64_t now_us);
 
 /* One validation against the configured baseline; differences are reported as an event (the

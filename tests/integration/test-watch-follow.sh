@@ -7,6 +7,8 @@
 # shellcheck disable=SC2317 # helpers run through gk_check
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=gkd-lib.sh
+. "$(dirname "$0")/gkd-lib.sh"
 
 FAKE=$GK_SOURCE_DIR/tests/integration/watch/fake-rung
 LISTEN=$GK_SOURCE_DIR/tests/integration/watch/notify-listen.py
@@ -18,6 +20,7 @@ cat >"$C/config.json" <<EOF_CONFIG
 {
 	"debounce_ms": 500,
 	"probe_period_s": 1,
+	"gpukeepd_socket": "$GK_TMP/run/socket",
 	"procedure_state_dir": "$C/proc",
 	"rungs": {
 		"reset": {"command": ["$FAKE", "reset", "{gpu}"], "timeout_s": 20},
@@ -53,6 +56,8 @@ calls()
 	[ -f "$C/fake/calls" ] && tr '\n' ';' <"$C/fake/calls"
 }
 
+# gpukeepd on the 8-GPU fixture: the probe reads how many GPUs it holds
+gkd_start "$(gkd_root hgx-8gpu)" || echo "# gpukeepd did not start"
 python3 "$LISTEN" "$C/notify" "$C/notified" &
 listener=$!
 wait_for 5 test -S "$C/notify"
@@ -69,6 +74,11 @@ gk_check "... not before the debounce window (500 ms)" -- test $(((t1 - t0) / 10
 gk_check "the watchdog is fed on the probe period" -- wait_for 5 grep -q "WATCHDOG=1" "$C/notified"
 gk_check "the metrics file is written while it runs" -- \
 	wait_for 5 grep -q 'gpukeep_ladder_actions_total{rung="reset",result="ok"} 1' "$C/prom/gpukeep-watch.prom"
+gk_check "each probe asks gpukeepd: 8 GPUs held" -- \
+	wait_for 5 grep -q '^gpukeep_gpus_held 8$' "$C/prom/gpukeep-watch.prom"
+gkd_stop >/dev/null
+gk_check "gpukeepd gone: the metric is left out, not 0" -- \
+	wait_for 5 sh -c "! grep -q gpukeep_gpus_held '$C/prom/gpukeep-watch.prom'"
 kill -USR1 "$w"
 gk_check "SIGUSR1 closes the breaker (the state says when)" -- \
 	wait_for 5 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["cleared_at"] > 0' \

@@ -81,12 +81,13 @@ int watch_config_init(struct gk_watch_config *c, const char *datadir)
 	snprintf(c->pattern_buckets[1], GK_BUCKET_LEN, "RESET_GPU");
 	c->catalog = strdup_printf("%s/xid-catalog.json", datadir);
 	c->procedure_state_dir = strdup("/var/lib/gpukeep");
+	c->gpukeepd_socket = strdup("/var/run/gpukeep/socket");
 	c->rungs[GK_LADDER_RESET] =
 		(struct gk_rung_config){strv_of(reset), 300, strdup("reset.journal")};
 	c->rungs[GK_LADDER_RELOAD] =
 		(struct gk_rung_config){strv_of(reload), 900, strdup("reload.journal")};
 	c->rungs[GK_LADDER_REBOOT] = (struct gk_rung_config){strv_of(reboot), 120, NULL};
-	if (!c->catalog || !c->procedure_state_dir)
+	if (!c->catalog || !c->procedure_state_dir || !c->gpukeepd_socket)
 		return watch_config_done(c), -ENOMEM;
 	for (int i = 1; i < GK_LADDER_RUNGS; i++)
 		if (!c->rungs[i].command || (i < GK_LADDER_REBOOT && !c->rungs[i].journal))
@@ -99,6 +100,7 @@ void watch_config_done(struct gk_watch_config *c)
 	free(c->baseline);
 	free(c->catalog);
 	free(c->procedure_state_dir);
+	free(c->gpukeepd_socket);
 	for (int i = 0; i < GK_LADDER_RUNGS; i++) {
 		strv_free(c->rungs[i].command);
 		free(c->rungs[i].journal);
@@ -362,6 +364,8 @@ static int apply_all(struct apply *a, struct json_object *o)
 			r = set_string(a, k, v, &a->c->catalog);
 		else if (streq(k, "procedure_state_dir"))
 			r = set_string(a, k, v, &a->c->procedure_state_dir);
+		else if (streq(k, "gpukeepd_socket"))
+			r = set_string(a, k, v, &a->c->gpukeepd_socket);
 		else if (streq(k, "accept_user_facility")) {
 			if (!json_object_is_type(v, json_type_boolean))
 				return fail(a, "'accept_user_facility' takes true or false");

@@ -59,6 +59,7 @@ struct gk_watch_config {
 	char *baseline;		   /* NULL: the validation is skipped */
 	char *catalog;		   /* the Xid catalog file */
 	char *procedure_state_dir; /* where the rungs keep their journals */
+	char *gpukeepd_socket;	   /* asked on each probe which GPUs it holds */
 	struct gk_override overrides[GK_WATCH_MAX_OVERRIDES];
 	size_t n_overrides;
 	struct gk_rung_config rungs[GK_LADDER_RUNGS];
