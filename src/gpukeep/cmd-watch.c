@@ -261,7 +261,8 @@ int verb_watch(int argc, char **argv)
 		.kmsg = "/dev/kmsg",
 	};
 	struct gk_watch_config cfg = {};
-	struct watch_ctx c = {.cfg = &cfg, .state_dirfd = -EBADF, .syslog = true, .notify_fd = -EBADF};
+	struct watch_ctx c = {
+		.cfg = &cfg, .state_dirfd = -EBADF, .syslog = true, .notify_fd = -EBADF};
 	_cleanup_close_ int lockfd = -EBADF;
 	char kmsg_path[PATH_MAX];
 	pid_t holder = 0;

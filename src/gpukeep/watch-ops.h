@@ -15,11 +15,11 @@ struct watch_ctx {
 	int state_dirfd;
 	struct gk_eventlog log;
 	bool log_open;
-	bool print;	     /* events to stdout too (--once, or --foreground) */
-	bool print_json;     /* ... as JSON lines */
-	bool syslog;	     /* each event to syslog */
-	char self_exe[4096]; /* "gpukeep" in a rung's command means this binary */
-	int notify_fd;	     /* the service manager's socket, or -EBADF */
+	bool print;		/* events to stdout too (--once, or --print) */
+	bool print_json;	/* ... as JSON lines */
+	bool syslog;		/* each event to syslog */
+	char self_exe[4096];	/* "gpukeep" in a rung's command means this binary */
+	int notify_fd;		/* the service manager's socket, or -EBADF */
 	uint64_t watchdog_usec; /* its watchdog interval (0: none) */
 };
 
