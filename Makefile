@@ -8,7 +8,7 @@ MESON ?= meson
 # Build and test dependencies (Debian 12 package names). sim/vm/run installs the simulated
 # node's own (qemu, kernel image and headers, busybox) the same way when it first runs.
 DEPS := meson ninja-build gcc pkg-config python3 libkmod-dev libjson-c-dev libcmocka-dev \
-	psmisc lsof valgrind libtirpc-dev rpcsvc-proto
+	psmisc lsof valgrind libtirpc-dev rpcsvc-proto python3-prometheus-client
 # `make deb` and the simulated Debian node (sim/vm/run --userland debian).
 DEB_DEPS := debhelper dpkg-dev lintian mmdebstrap
 

@@ -198,3 +198,33 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t s
 		return -errno;
 	return 0;
 }
+
+int mkdir_p(const char *dir)
+{
+	_cleanup_free_ char *copy = strdup(dir);
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int mkdir_p_open(const char *dir)
+{
+	int fd, r;
+
+	r = mkdir_p(dir);
+	if (r < 0)
+		return r;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}

@@ -43,3 +43,9 @@ int opendir_at(int dirfd, const char *path, void **ret);
  * final directory sync failed (the new content is in place but may not survive a crash).
  */
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t size, unsigned mode);
+
+/* Opens directory @dir (O_RDONLY|O_DIRECTORY|O_CLOEXEC), creating it and its parents (0755)
+ * first as needed. Returns the fd or -errno. */
+int mkdir_p_open(const char *dir);
+/* Creates @dir and its parents (0755) as needed. 0 or -errno. */
+int mkdir_p(const char *dir);

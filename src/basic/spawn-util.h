@@ -2,6 +2,8 @@
 /* Running a helper program (systemctl, dcgmi) and waiting for it, without a shell. */
 #pragma once
 
+#include <stddef.h>
+
 enum {
 	SPAWN_QUIET = 1 << 0,		 /* stdout and stderr to /dev/null */
 	SPAWN_STDOUT_TO_STDERR = 1 << 1, /* keep our stdout clean (a JSON report goes there) */
@@ -15,3 +17,10 @@ enum {
  * when the program does not exist, or -errno. There is no wait without a deadline.
  */
 int spawn_wait_timeout(char *const argv[], unsigned flags, unsigned timeout_ms);
+
+/*
+ * Like spawn_wait_timeout(), with the program's stdout captured (stderr inherited): *ret_out
+ * gets at most @max bytes of it, NUL-terminated, malloc()ed (the rest is read and dropped), on
+ * every return >= 0 and on -ETIMEDOUT. The child is killed by pidfd when the deadline passes.
+ */
+int spawn_capture_timeout(char *const argv[], unsigned timeout_ms, size_t max, char **ret_out);

@@ -11,6 +11,7 @@
 
 #include "core/gk-exit.h"
 #include "daemon/protocol.h"
+#include "fileio.h"
 #include "log.h"
 #include "node/modops.h"
 #include "nvml-cli.h"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/gk-exit.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "output.h"
@@ -45,30 +46,11 @@ void procedure_cli_init(struct procedure_cli *p, bool json)
 	p->json = json;
 }
 
-static int mkdir_parents(const char *dir)
-{
-	_cleanup_free_ char *copy = strdup(dir);
-
-	if (!copy)
-		return -ENOMEM;
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int procedure_cli_state_dir(const char *verb, const char *dir, bool dry_run)
 {
 	int fd, r;
 
-	r = dry_run ? 0 : mkdir_parents(dir);
+	r = dry_run ? 0 : mkdir_p(dir);
 	fd = r < 0 ? r : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && dry_run && errno == ENOENT)
 		/* nothing was ever run here: no journal to show, and "/" holds none */

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The watcher's probes (see watch-probe.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline/validate.h"
+#include "daemon/client.h"
+#include "log.h"
+#include "node.h"
+#include "nvml-cli.h"
+#include "nvml/nvml.h"
+#include "parse-util.h"
+#include "watch-probe.h"
+
+void watch_probe_init(struct watch_probe *p, const struct gk_watch_config *cfg, bool act)
+{
+	const char *wd = getenv("WATCHDOG_USEC");
+	uint64_t usec;
+
+	*p = (struct watch_probe){.cfg = cfg, .period_s = cfg->probe_period_s};
+	if (wd && safe_atou64(wd, &usec) == 0 && usec >= 2000000 &&
+	    (!p->period_s || usec / 2000000 < p->period_s))
+		p->period_s = (unsigned)(usec / 2000000);
+	p->wanted = nvml_cli_wanted("/", NULL);
+}
+
+void watch_probe_done(struct watch_probe *p)
+{
+	p->nvml = nvml_close(p->nvml);
+}
+
+unsigned watch_probe_period(const struct watch_probe *p)
+{
+	return p->period_s;
+}
+
+/* gpukeepd's view: how many GPUs it holds, and which are stuck opening (a wedged GPU). */
+static void probe_daemon(struct watch_probe *p, struct gk_engine *e)
+{
+	struct json_object *req = json_object_new_object(), *reply = NULL, *gpus, *st;
+	_cleanup_close_ int fd = -EBADF;
+	unsigned held = 0, stuck = 0;
+	size_t n;
+
+	e->metrics.gpus_held = -1;
+	if (!req || !p->cfg->gpukeepd_socket || client_connect(p->cfg->gpukeepd_socket, &fd) < 0) {
+		json_object_put(req);
+		return;
+	}
+	json_object_object_add(req, "version", json_object_new_int(1));
+	json_object_object_add(req, "request", json_object_new_string("list"));
+	if (client_call(fd, req, 1000, &reply) == 0 &&
+	    json_object_object_get_ex(reply, "gpus", &gpus) &&
+	    json_object_is_type(gpus, json_type_array)) {
+		n = json_object_array_length(gpus);
+		for (size_t i = 0; i < n; i++) {
+			const char *s;
+
+			if (!json_object_object_get_ex(json_object_array_get_idx(gpus, i), "state",
+						       &st))
+				continue;
+			s = json_object_get_string(st);
+			held += streq(s, "held");
+			stuck += streq(s, "stuck");
+		}
+		e->metrics.gpus_held = (int)held;
+		if (stuck && !p->reported_stuck) {
+			struct json_object *ev = engine_event_new("gpu-stuck");
+
+			if (ev) {
+				json_object_object_add(ev, "gpus", json_object_new_int((int)stuck));
+				json_object_object_add(
+					ev, "why",
+					json_object_new_string("gpukeepd has GPUs stuck opening (a "
+							       "wedged GPU in the driver): see "
+							       "'gpukeep status'"));
+				e->ops->event(e->ud, ev);
+				json_object_put(ev);
+			}
+		}
+		p->reported_stuck = stuck > 0;
+	}
+	json_object_put(req);
+	json_object_put(reply);
+}
+
+void watch_probe_run(struct watch_probe *p, struct gk_engine *e, uint64_t now_us)
+{
+	_cleanup_free_ char *err = NULL;
+	char why[256];
+	unsigned n;
+	int r;
+
+	probe_daemon(p, e);
+	if (!p->wanted)
+		return;
+	if (!p->nvml) {
+		r = nvml_open(NULL, p->cfg->nvml_timeout_ms, &p->nvml, &err);
+		if (r == -ETIMEDOUT)
+			goto hung;
+		if (r < 0) {
+			/* no NVML (or no driver loaded): nothing to probe; the log still is */
+			log_debug("no NVML probe: %s", err ? err : strerror(-r));
+			return;
+		}
+	}
+	e->metrics.probes++;
+	r = nvml_gpu_count(p->nvml, &n);
+	if (r == 0)
+		return;
+	if (!nvml_is_hung(p->nvml)) {
+		e->metrics.probe_failures++;
+		log_debug("NVML probe failed: %s", nvml_last_error(p->nvml));
+		p->nvml = nvml_close(p->nvml);
+		return;
+	}
+hung:
+	e->metrics.probe_failures++;
+	snprintf(why, sizeof(why),
+		 "NVML did not answer within %u ms: the driver is hung (nvidia-smi would hang): "
+		 "reload the driver",
+		 p->cfg->nvml_timeout_ms);
+	/* the hung call's thread stays in the library; a later probe opens NVML afresh */
+	p->nvml = nvml_close(p->nvml);
+	engine_external(e, GK_LADDER_RELOAD, "", "nvml-hung", why, now_us);
+}
+
+void watch_probe_validate(struct watch_probe *p, struct gk_engine *e, uint64_t now_us)
+{
+	struct gk_baseline want, now;
+	struct gk_differences d = {};
+	struct json_object *ev;
+
+	if (!p->cfg->baseline || node_load_baseline(p->cfg->baseline, &want) != 0)
+		return;
+	if (node_baseline("/", &now, NULL) != 0) {
+		baseline_done(&want);
+		return;
+	}
+	e->metrics.validations++;
+	if (validate_compare(&want, &now, &d) == 0 && d.n > 0) {
+		e->metrics.validation_failures++;
+		ev = engine_event_new("validation");
+		if (ev) {
+			json_object_object_add(ev, "baseline",
+					       json_object_new_string(p->cfg->baseline));
+			json_object_object_add(ev, "differences", differences_to_json(&d));
+			json_object_object_add(ev, "why",
+					       json_object_new_string("the node differs from its "
+								      "baseline"));
+			e->ops->event(e->ud, ev);
+			json_object_put(ev);
+		}
+		if (!p->last_failed)
+			log_warning("the node differs from its baseline %s (%zu differences)",
+				    p->cfg->baseline, d.n);
+	}
+	p->last_failed = d.n > 0;
+	differences_done(&d);
+	baseline_done(&want);
+	baseline_done(&now);
+}
