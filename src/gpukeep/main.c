@@ -24,6 +24,7 @@ static const struct verb verbs[] = {
 	{"validate", verb_validate, "check the node against its baseline"},
 	{"reload", verb_reload, "reload the NVIDIA driver safely, without a reboot"},
 	{"settings", verb_settings, "save and restore per-GPU settings a reload loses (NVML)"},
+	{"health", verb_health, "a quick health check (text, JSON, Slurm, NPD)"},
 };
 
 static void help(void)

@@ -10,3 +10,4 @@ int verb_pm(int argc, char **argv);
 int verb_status(int argc, char **argv);
 int verb_reload(int argc, char **argv);
 int verb_settings(int argc, char **argv);
+int verb_health(int argc, char **argv);

@@ -17,6 +17,21 @@ slurm_have()
 	return 1
 }
 
+# slurm_test_init: for a test script (after lib.sh): skips (exit 77, saying why) without root or
+# without Slurm's programs, and stops the cluster on exit.
+slurm_test_init()
+{
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "1..0 # SKIP needs root to run slurmd and munged (make check runs as root in CI)"
+		exit 77
+	fi
+	if ! why=$(slurm_have); then
+		echo "1..0 # SKIP $why"
+		exit 77
+	fi
+	trap 'slurm_stop; gk_cleanup' EXIT
+}
+
 # slurm_wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds or the
 # deadline passes (returns 1 then).
 slurm_wait_until()

@@ -9,16 +9,8 @@
 # shellcheck source-path=SCRIPTDIR source=slurm-lib.sh
 . "$(dirname "$0")/slurm-lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # SKIP needs root to run slurmd and munged (make check runs as root in CI)"
-	exit 77
-fi
-if ! why=$(slurm_have); then
-	echo "1..0 # SKIP $why"
-	exit 77
-fi
+slurm_test_init
 TOOL=${SCHED_TOOL:-$GK_BUILD_DIR/tests/helpers/sched-tool}
-trap 'slurm_stop; gk_cleanup' EXIT
 if ! slurm_start "$GK_TMP/slurm"; then
 	gk_result 1 "a single-node Slurm starts"
 	gk_done
