@@ -84,6 +84,9 @@ static void test_malformed(void **state)
 	assert_int_equal(slurm_parse_node("NodeName=vm Arch=x86_64", &n), -EPROTO);
 	/* State= only inside the reason does not count */
 	assert_int_equal(slurm_parse_node("NodeName=vm Reason=x State=IDLE", &n), -EPROTO);
+	/* empty values (found by fuzz-slurm) */
+	assert_int_equal(slurm_parse_node("NodeName= SMP State=IDLE+DRAIN Reason=g", &n), -EPROTO);
+	assert_int_equal(slurm_parse_node("NodeName=vm State= Reason=g", &n), -EPROTO);
 	/* NodeNameX= is another key */
 	assert_int_equal(slurm_parse_node("NodeNameX=vm State=IDLE", &n), -EPROTO);
 	memset(big, 'a', sizeof(big) - 1);

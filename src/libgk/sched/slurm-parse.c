@@ -149,6 +149,8 @@ int slurm_parse_node(const char *text, struct gk_slurm_node *ret)
 	r = reason_field(text, n.reason, sizeof(n.reason), &after);
 	if (r < 0)
 		return r;
+	if (n.name[0] == '\0' || n.state[0] == '\0')
+		return -EPROTO;
 	if (streq(n.reason, "(null)") || streq(n.reason, "none"))
 		n.reason[0] = '\0';
 	n.flags = slurm_state_flags(n.state);
