@@ -2,7 +2,9 @@
 /*
  * sched-tool: the scheduler adapter's calls one by one, for the real-Slurm tests and bench/sched
  * (no verb uses wait and requeue yet). sched-tool [--node NAME] [--timeout MS] COMMAND [ARG]:
- * node | query | drain FAULT | jobs | wait SECONDS | requeue | resume [REASON] | reboot FAULT.
+ * node | query | drain FAULT | jobs | wait SECONDS | requeue | resume [REASON] | reboot FAULT |
+ * cycle FAULT (drain, wait up to 60 s, resume in one process, as a verb would; prints the
+ * milliseconds of each phase).
  * Prints what the adapter decided; exit 0, 1 when a call failed (the error on stderr), 2 usage.
  */
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "sched/sched.h"
+#include "time-util.h"
 
 static void progress(void *userdata, unsigned jobs, unsigned left_ms)
 {
@@ -24,6 +27,29 @@ static int verdict(int r, const enum gk_sched_verdict *v)
 	if (r == 0)
 		printf("verdict: %s\n", *v == GK_SCHED_ACT ? "done" : sched_verdict_to_string(*v));
 	return r;
+}
+
+/* drain, wait, resume, timed: bench/sched's "gpukeep" side. */
+static int cycle(struct gk_sched *s, const char *fault)
+{
+	int64_t t0 = now_ms(), t1, t2;
+	enum gk_sched_verdict v;
+	int r;
+
+	r = sched_drain(s, fault, &v);
+	if (r < 0 || v != GK_SCHED_ACT)
+		return r < 0 ? r : -EBUSY;
+	t1 = now_ms();
+	r = sched_wait_jobs(s, 60000, NULL, NULL);
+	if (r < 0)
+		return r;
+	t2 = now_ms();
+	r = sched_resume_if_ours(s, NULL, &v);
+	if (r < 0 || v != GK_SCHED_ACT)
+		return r < 0 ? r : -EBUSY;
+	printf("drain %lld ms, wait %lld ms, resume %lld ms, total %lld ms\n", (long long)(t1 - t0),
+	       (long long)(t2 - t1), (long long)(now_ms() - t2), (long long)(now_ms() - t0));
+	return 0;
 }
 
 static int run(struct gk_sched *s, const char *cmd, const char *arg)
@@ -56,6 +82,8 @@ static int run(struct gk_sched *s, const char *cmd, const char *arg)
 		free(ids);
 		return r < 0 ? r : 0;
 	}
+	if (strcmp(cmd, "cycle") == 0 && arg)
+		return cycle(s, arg);
 	if (strcmp(cmd, "wait") == 0 && arg)
 		return sched_wait_jobs(s, (unsigned)atoi(arg) * 1000, progress, NULL);
 	if (strcmp(cmd, "requeue") == 0) {
