@@ -120,8 +120,10 @@ int sched_requeue(struct gk_sched *s);
 /*
  * Puts the node back in the pool (scontrol update state=resume) only when
  * sched_decide_resume(@ours) says ACT; @ours is the reason gpukeep set (NULL: the one this
- * handle set with sched_drain(), or, when it set none, any "gpukeep:" reason). *ret_verdict as
- * there. Returns 0, or -errno (nothing resumed).
+ * handle set with sched_drain(), or adopted there when a gpukeep drain was already in place;
+ * when there is none, any "gpukeep:" reason). *ret_verdict as there. Returns 0, or -errno
+ * (nothing resumed). Slurm has no compare-and-set: a reason changed between the check and the
+ * update (a window of one scontrol call) is not seen.
  */
 int sched_resume_if_ours(struct gk_sched *s, const char *ours, enum gk_sched_verdict *ret_verdict);
 
