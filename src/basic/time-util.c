@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Monotonic time: durations survive a clock change (NTP, an operator's date). */
+#include <errno.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -21,4 +22,18 @@ int deadline_left_ms(uint64_t deadline_ms)
 	if (now >= deadline_ms)
 		return 0;
 	return deadline_ms - now > INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
+}
+
+void sleep_until_ms(uint64_t deadline_ms, unsigned ms)
+{
+	uint64_t until = now_ms() + ms;
+	struct timespec ts;
+
+	if (until > deadline_ms)
+		until = deadline_ms;
+	if (until <= now_ms())
+		return;
+	ts = (struct timespec){.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
 }

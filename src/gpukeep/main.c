@@ -28,6 +28,7 @@ static const struct verb verbs[] = {
 	{"settings", verb_settings, "save and restore per-GPU settings a reload loses (NVML)"},
 	{"watch", verb_watch, "the remediation ladder: follow the kernel log, decide, act"},
 	{"events", verb_events, "the event log of gpukeep watch"},
+	{"health", verb_health, "a quick health check (text, JSON, Slurm, NPD)"},
 };
 
 static void help(void)

@@ -13,3 +13,4 @@ int verb_reload(int argc, char **argv);
 int verb_settings(int argc, char **argv);
 int verb_watch(int argc, char **argv);
 int verb_events(int argc, char **argv);
+int verb_health(int argc, char **argv);

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The scheduler adapter: gpukeep's reason, the NHC-style drain/resume decisions, and the Slurm
+ * adapter driven against a fake Slurm (a runner that plays scontrol and squeue on a state). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sched/sched.h"
+
+static struct gk_slurm_node node(const char *state, const char *reason)
+{
+	struct gk_slurm_node n = {};
+
+	snprintf(n.name, sizeof(n.name), "n1");
+	snprintf(n.state, sizeof(n.state), "%s", state);
+	snprintf(n.reason, sizeof(n.reason), "%s", reason);
+	n.flags = slurm_state_flags(state);
+	return n;
+}
+
+static void test_reason_ours(void **state)
+{
+	assert_true(sched_reason_is_ours("gpukeep: Xid 79"));
+	assert_true(sched_reason_is_ours("gpukeep:"));
+	assert_false(sched_reason_is_ours("Gpukeep: x"));
+	assert_false(sched_reason_is_ours(" gpukeep: x"));
+	assert_false(sched_reason_is_ours("NHC: gpukeep: x"));
+	assert_false(sched_reason_is_ours(""));
+	assert_false(sched_reason_is_ours(NULL));
+}
+
+static void test_reason_format(void **state)
+{
+	char buf[GK_SCHED_REASON_LEN + 1], tiny[11], big[400];
+
+	assert_int_equal(sched_reason_format("Xid 79 on 0000:07:00.0, reload", buf, sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "gpukeep: Xid 79 on 0000:07:00.0, reload");
+	assert_int_equal(sched_reason_format("  two\nlines\t\tand  tabs  ", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "gpukeep: two lines and tabs");
+	assert_int_equal(sched_reason_format(" \n ", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sched_reason_format("", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sched_reason_format(NULL, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sched_reason_format("xyz", tiny, sizeof(tiny)), 0);
+	assert_string_equal(tiny, "gpukeep: x");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(sched_reason_format(big, buf, sizeof(buf)), 0);
+	assert_int_equal(strlen(buf), GK_SCHED_REASON_LEN);
+	assert_int_equal(sched_reason_format("x", tiny, 10), -EINVAL);
+}
+
+static void test_decide_drain(void **state)
+{
+	struct gk_slurm_node n;
+
+	n = node("IDLE", "");
+	assert_int_equal(sched_decide_drain(&n), GK_SCHED_ACT);
+	n = node("MIXED", "");
+	assert_int_equal(sched_decide_drain(&n), GK_SCHED_ACT);
+	n = node("IDLE+DRAIN", "gpukeep: Xid 79");
+	assert_int_equal(sched_decide_drain(&n), GK_SCHED_ALREADY);
+	n = node("IDLE+DRAIN", "disk full");
+	assert_int_equal(sched_decide_drain(&n), GK_SCHED_FOREIGN);
+	n = node("IDLE+DRAIN", "");
+	assert_int_equal(sched_decide_drain(&n), GK_SCHED_NO_REASON);
+	n = node("IDLE+DRAIN+REBOOT_REQUESTED", "gpukeep: x");
+	assert_int_equal(sched_decide_drain(&n), GK_SCHED_REBOOT_PENDING);
+	n = node("MIXED+DRAIN", "Reboot ASAP");
+	assert_int_equal(sched_decide_drain(&n), GK_SCHED_REBOOT_PENDING);
+	n = node("DOWN*", "Not responding");
+	assert_int_equal(sched_decide_drain(&n), GK_SCHED_DOWN);
+}
+
+static void test_decide_resume(void **state)
+{
+	struct gk_slurm_node n;
+
+	n = node("IDLE+DRAIN", "gpukeep: Xid 79");
+	assert_int_equal(sched_decide_resume(&n, NULL), GK_SCHED_ACT);
+	assert_int_equal(sched_decide_resume(&n, "gpukeep: Xid 79"), GK_SCHED_ACT);
+	assert_int_equal(sched_decide_resume(&n, "gpukeep: Xid 48"), GK_SCHED_EDITED);
+	n = node("IDLE+DRAIN", "gpukeep: Xid 79 : reboot complete");
+	assert_int_equal(sched_decide_resume(&n, "gpukeep: Xid 79"), GK_SCHED_EDITED);
+	n = node("IDLE+DRAIN", "Xid 79 looked at by Ann");
+	assert_int_equal(sched_decide_resume(&n, NULL), GK_SCHED_FOREIGN);
+	n = node("IDLE+DRAIN", "");
+	assert_int_equal(sched_decide_resume(&n, NULL), GK_SCHED_NO_REASON);
+	n = node("IDLE", "");
+	assert_int_equal(sched_decide_resume(&n, NULL), GK_SCHED_ALREADY);
+	n = node("DOWN+DRAIN+REBOOT_ISSUED", "gpukeep: x : reboot issued");
+	assert_int_equal(sched_decide_resume(&n, NULL), GK_SCHED_REBOOT_PENDING);
+	n = node("DOWN+DRAIN", "gpukeep: x");
+	assert_int_equal(sched_decide_resume(&n, NULL), GK_SCHED_DOWN);
+	assert_string_equal(sched_verdict_to_string(GK_SCHED_FOREIGN),
+			    "drained by someone else, left alone");
+}
+
+/* A fake Slurm: one node's state, played through the runner. */
+struct fake {
+	char state[64];
+	char reason[256];
+	unsigned jobs;	       /* jobs on the node */
+	unsigned drop_jobs;    /* each squeue call after the first ends this many */
+	bool unreachable;      /* every call: "Unable to contact slurm controller" */
+	bool hang;	       /* every call passes its deadline */
+	bool ignore_updates;   /* scontrol update succeeds but changes nothing */
+	bool requeue_refused;  /* scontrol requeue fails */
+	unsigned updates;      /* scontrol update/requeue/reboot calls seen */
+	char last_update[512]; /* their arguments, joined */
+};
+
+static char *dup(const char *s)
+{
+	char *p = strdup(s);
+
+	assert_non_null(p);
+	return p;
+}
+
+static int fake_run(void *userdata, char *const argv[], unsigned timeout_ms,
+		    struct spawn_output *ret)
+{
+	struct fake *f = userdata;
+	char out[1024] = "";
+
+	if (f->hang)
+		return -ETIMEDOUT;
+	if (f->unreachable) {
+		*ret = (struct spawn_output){.status = 1,
+					     .out = dup(""),
+					     .err = dup("slurm_load_node error: Unable to contact "
+							"slurm controller (connect failure)\n")};
+		return 0;
+	}
+	if (strcmp(argv[0], "squeue") == 0) {
+		for (unsigned i = 0; i < f->jobs; i++)
+			snprintf(out + strlen(out), sizeof(out) - strlen(out), "%u\n", 100 + i);
+		f->jobs -= f->jobs < f->drop_jobs ? f->jobs : f->drop_jobs;
+	} else if (strcmp(argv[1], "show") == 0) {
+		if (strcmp(argv[4], "n1") != 0) {
+			*ret = (struct spawn_output){
+				.status = 1, .out = dup(""), .err = dup("Node x not found\n")};
+			return 0;
+		}
+		snprintf(out, sizeof(out), "NodeName=n1 Arch=x86_64 State=%s Weight=1%s%s%s\n",
+			 f->state, f->reason[0] ? " Reason=" : "", f->reason,
+			 f->reason[0] ? " [root@2026-12-01T09:55:18]" : "");
+	} else {
+		f->updates++;
+		f->last_update[0] = '\0';
+		for (size_t i = 1; argv[i]; i++)
+			snprintf(f->last_update + strlen(f->last_update),
+				 sizeof(f->last_update) - strlen(f->last_update), "%s%s",
+				 i > 1 ? " " : "", argv[i]);
+		if (f->requeue_refused && strcmp(argv[1], "requeue") == 0) {
+			*ret = (struct spawn_output){
+				.status = 1,
+				.out = dup(""),
+				.err = dup("Requested operation not supported on this job\n")};
+			return 0;
+		}
+		if (!f->ignore_updates && strcmp(argv[1], "update") == 0 &&
+		    strcmp(argv[3], "State=DRAIN") == 0) {
+			snprintf(f->state, sizeof(f->state), "IDLE+DRAIN");
+			snprintf(f->reason, sizeof(f->reason), "%s", argv[4] + strlen("Reason="));
+		} else if (!f->ignore_updates && strcmp(argv[1], "update") == 0) {
+			snprintf(f->state, sizeof(f->state), "IDLE");
+			f->reason[0] = '\0';
+		}
+	}
+	*ret = (struct spawn_output){.status = 0, .out = dup(out), .err = dup("")};
+	return 0;
+}
+
+static void open_fake(struct gk_sched *s, struct fake *f)
+{
+	*s = (struct gk_sched){.run = fake_run, .run_userdata = f, .call_timeout_ms = 100};
+	assert_int_equal(sched_open(s, GK_SCHED_KIND_SLURM, "n1"), 0);
+	assert_string_equal(sched_node_name(s), "n1");
+}
+
+static void test_drain_resume(void **state)
+{
+	struct fake f = {.state = "IDLE"};
+	enum gk_sched_verdict v;
+	struct gk_sched s;
+
+	open_fake(&s, &f);
+	assert_int_equal(sched_drain(&s, "Xid 79 on 0000:07:00.0, reload", &v), 0);
+	assert_int_equal(v, GK_SCHED_ACT);
+	assert_string_equal(f.last_update, "update NodeName=n1 State=DRAIN "
+					   "Reason=gpukeep: Xid 79 on 0000:07:00.0, reload");
+	assert_string_equal(s.reason, "gpukeep: Xid 79 on 0000:07:00.0, reload");
+	/* a second drain keeps the first reason */
+	assert_int_equal(sched_drain(&s, "Xid 48", &v), 0);
+	assert_int_equal(v, GK_SCHED_ALREADY);
+	assert_int_equal(f.updates, 1);
+	assert_int_equal(sched_resume_if_ours(&s, NULL, &v), 0);
+	assert_int_equal(v, GK_SCHED_ACT);
+	assert_string_equal(f.state, "IDLE");
+	assert_int_equal(f.updates, 2);
+	assert_int_equal(sched_resume_if_ours(&s, NULL, &v), 0);
+	assert_int_equal(v, GK_SCHED_ALREADY);
+	assert_int_equal(f.updates, 2);
+}
+
+static void test_foreign_left_alone(void **state)
+{
+	struct fake f = {.state = "IDLE+DRAIN", .reason = "disk full"};
+	enum gk_sched_verdict v;
+	struct gk_sched s;
+
+	open_fake(&s, &f);
+	assert_int_equal(sched_drain(&s, "Xid 79", &v), 0);
+	assert_int_equal(v, GK_SCHED_FOREIGN);
+	assert_int_equal(sched_resume_if_ours(&s, NULL, &v), 0);
+	assert_int_equal(v, GK_SCHED_FOREIGN);
+	assert_int_equal(sched_reboot_asap(&s, "Xid 79", &v), 0);
+	assert_int_equal(v, GK_SCHED_FOREIGN);
+	assert_int_equal(f.updates, 0);
+	assert_string_equal(f.reason, "disk full");
+}
+
+static void test_edited_left_alone(void **state)
+{
+	struct fake f = {.state = "IDLE"};
+	enum gk_sched_verdict v;
+	struct gk_sched s;
+
+	open_fake(&s, &f);
+	assert_int_equal(sched_drain(&s, "Xid 79", &v), 0);
+	snprintf(f.reason, sizeof(f.reason), "gpukeep: Xid 79 (Ann: keep it out, RMA)");
+	assert_int_equal(sched_resume_if_ours(&s, NULL, &v), 0);
+	assert_int_equal(v, GK_SCHED_EDITED);
+	assert_string_equal(f.state, "IDLE+DRAIN");
+}
+
+static void test_drain_did_not_take(void **state)
+{
+	struct fake f = {.state = "IDLE", .ignore_updates = true};
+	enum gk_sched_verdict v = GK_SCHED_ALREADY;
+	struct gk_sched s;
+
+	open_fake(&s, &f);
+	assert_int_equal(sched_drain(&s, "Xid 79", &v), -EIO);
+	assert_non_null(strstr(sched_last_error(&s), "drain did not take"));
+	assert_string_equal(s.reason, "");
+}
+
+static void test_unreachable(void **state)
+{
+	struct fake f = {.state = "IDLE"};
+	enum gk_sched_verdict v;
+	struct gk_sched s;
+
+	open_fake(&s, &f);
+	f.unreachable = true;
+	assert_int_equal(sched_drain(&s, "Xid 79", &v), -EHOSTUNREACH);
+	assert_non_null(strstr(sched_last_error(&s), "slurmctld unreachable"));
+	assert_non_null(strstr(sched_last_error(&s), "no disruptive action"));
+	assert_int_equal(sched_wait_jobs(&s, 1000, NULL, NULL), -EHOSTUNREACH);
+	f.unreachable = false;
+	f.hang = true;
+	assert_int_equal(sched_resume_if_ours(&s, NULL, &v), -ETIMEDOUT);
+	assert_non_null(strstr(sched_last_error(&s), "did not answer within 100 ms"));
+	assert_int_equal(f.updates, 0);
+}
+
+static void test_unknown_node(void **state)
+{
+	struct fake f = {.state = "IDLE"};
+	struct gk_sched s = {.run = fake_run, .run_userdata = &f};
+
+	assert_int_equal(sched_open(&s, GK_SCHED_KIND_SLURM, "nosuch"), -ENOENT);
+	assert_string_equal(sched_last_error(&s), "slurmctld knows no node nosuch");
+}
+
+struct progress {
+	unsigned calls, last_jobs;
+};
+
+static void on_progress(void *userdata, unsigned jobs, unsigned left_ms)
+{
+	struct progress *p = userdata;
+
+	p->calls++;
+	p->last_jobs = jobs;
+}
+
+static void test_wait(void **state)
+{
+	struct fake f = {.state = "MIXED+DRAIN", .reason = "gpukeep: x", .jobs = 3, .drop_jobs = 1};
+	struct progress p = {};
+	struct gk_sched s;
+
+	open_fake(&s, &f);
+	assert_int_equal(sched_wait_jobs(&s, 5000, on_progress, &p), 0);
+	assert_int_equal(p.calls, 4); /* 3, 2, 1, 0 */
+	assert_int_equal(p.last_jobs, 0);
+	f.jobs = 2;
+	f.drop_jobs = 0;
+	p = (struct progress){};
+	assert_int_equal(sched_wait_jobs(&s, 250, on_progress, &p), -ETIMEDOUT);
+	assert_int_equal(p.last_jobs, 2);
+	assert_non_null(strstr(sched_last_error(&s), "2 job(s) still running"));
+}
+
+static void test_requeue(void **state)
+{
+	struct fake f = {.state = "MIXED+DRAIN", .reason = "gpukeep: x", .jobs = 2};
+	struct gk_sched s;
+
+	open_fake(&s, &f);
+	assert_int_equal(sched_requeue(&s), 2);
+	assert_string_equal(f.last_update, "requeue 100,101");
+	f.requeue_refused = true;
+	assert_int_equal(sched_requeue(&s), -EPERM);
+	assert_non_null(strstr(sched_last_error(&s), "not supported on this job"));
+	f.jobs = 0;
+	f.updates = 0;
+	assert_int_equal(sched_requeue(&s), 0);
+	assert_int_equal(f.updates, 0);
+}
+
+static void test_reboot(void **state)
+{
+	struct fake f = {.state = "MIXED"};
+	enum gk_sched_verdict v;
+	struct gk_sched s;
+
+	open_fake(&s, &f);
+	assert_int_equal(sched_reboot_asap(&s, "Xid 79, reload failed", &v), 0);
+	assert_int_equal(v, GK_SCHED_ACT);
+	assert_string_equal(f.last_update, "reboot ASAP nextstate=RESUME "
+					   "reason=gpukeep: Xid 79, reload failed n1");
+	snprintf(f.state, sizeof(f.state), "MIXED+DRAIN+REBOOT_REQUESTED");
+	assert_int_equal(sched_reboot_asap(&s, "again", &v), 0);
+	assert_int_equal(v, GK_SCHED_REBOOT_PENDING);
+	assert_int_equal(sched_resume_if_ours(&s, NULL, &v), 0);
+	assert_int_equal(v, GK_SCHED_REBOOT_PENDING);
+	assert_int_equal(f.updates, 1);
+}
+
+static void test_none(void **state)
+{
+	struct gk_sched s = {};
+	enum gk_sched_verdict v;
+	struct gk_slurm_node n;
+
+	assert_int_equal(sched_open(&s, GK_SCHED_KIND_NONE, "host1"), 0);
+	assert_string_equal(sched_node_name(&s), "host1");
+	assert_int_equal(sched_drain(&s, "Xid 79", &v), 0);
+	assert_int_equal(v, GK_SCHED_UNMANAGED);
+	assert_int_equal(sched_resume_if_ours(&s, NULL, &v), 0);
+	assert_int_equal(v, GK_SCHED_UNMANAGED);
+	assert_int_equal(sched_wait_jobs(&s, 10, NULL, NULL), 0);
+	assert_int_equal(sched_requeue(&s), 0);
+	assert_int_equal(sched_query(&s, &n), 0);
+	assert_string_equal(n.name, "host1");
+}
+
+static void test_detect(void **state)
+{
+	enum gk_sched_kind k;
+
+	setenv(GK_SCHED_ENV, "none", 1);
+	assert_int_equal(sched_detect(&k), 0);
+	assert_int_equal(k, GK_SCHED_KIND_NONE);
+	setenv(GK_SCHED_ENV, "slurm", 1);
+	assert_int_equal(sched_detect(&k), 0);
+	assert_int_equal(k, GK_SCHED_KIND_SLURM);
+	setenv(GK_SCHED_ENV, "pbs", 1);
+	assert_int_equal(sched_detect(&k), -EINVAL);
+	setenv(GK_SCHED_ENV, "auto", 1);
+	setenv("SLURM_CONF", "/nonexistent/slurm.conf", 1);
+	assert_int_equal(sched_detect(&k), 0);
+	assert_int_equal(k, GK_SCHED_KIND_NONE);
+	setenv(GK_SCHED_SCONTROL_ENV, "/bin/true", 1);
+	setenv("SLURM_CONF", "/dev/null", 1);
+	assert_int_equal(sched_detect(&k), 0);
+	assert_int_equal(k, GK_SCHED_KIND_SLURM);
+	unsetenv(GK_SCHED_ENV);
+	unsetenv(GK_SCHED_SCONTROL_ENV);
+	unsetenv("SLURM_CONF");
+}
+
+/* The production runner: output, exit status, the deadline, a missing program. */
+static void test_spawn_capture(void **state)
+{
+	struct spawn_output o;
+
+	assert_int_equal(
+		spawn_capture((char *[]){"sh", "-c", "echo out; echo err >&2; exit 3", NULL}, 5000,
+			      64, &o),
+		0);
+	assert_int_equal(o.status, 3);
+	assert_string_equal(o.out, "out\n");
+	assert_string_equal(o.err, "err\n");
+	assert_false(o.truncated);
+	spawn_output_done(&o);
+	assert_int_equal(spawn_capture((char *[]){"sh", "-c", "seq 1 10000", NULL}, 5000, 10, &o),
+			 0);
+	assert_true(o.truncated);
+	assert_string_equal(o.out, "1\n2\n3\n4\n5\n");
+	spawn_output_done(&o);
+	assert_int_equal(spawn_capture((char *[]){"sleep", "5", NULL}, 100, 64, &o), -ETIMEDOUT);
+	assert_int_equal(spawn_capture((char *[]){"/nonexistent/scontrol", NULL}, 100, 64, &o),
+			 -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reason_ours),
+		cmocka_unit_test(test_reason_format),
+		cmocka_unit_test(test_decide_drain),
+		cmocka_unit_test(test_decide_resume),
+		cmocka_unit_test(test_drain_resume),
+		cmocka_unit_test(test_foreign_left_alone),
+		cmocka_unit_test(test_edited_left_alone),
+		cmocka_unit_test(test_drain_did_not_take),
+		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_unknown_node),
+		cmocka_unit_test(test_wait),
+		cmocka_unit_test(test_requeue),
+		cmocka_unit_test(test_reboot),
+		cmocka_unit_test(test_none),
+		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_spawn_capture),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
