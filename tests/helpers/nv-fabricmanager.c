@@ -190,11 +190,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nv-fabricmanager: no NVSwitch device file under %s\n", arg_dev);
 		return 1; /* the parent reads EOF: exit 1 */
 	}
+	/* mkdir -p of the pid file's directory (/var/run may not exist on the simulated node) */
 	snprintf(dir, sizeof(dir), "%s", arg_pid_file);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
+	for (slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
 		*slash = 0;
 		mkdir(dir, 0755);
+		*slash = '/';
 	}
 	if (write_number(arg_pid_file, (int)getpid()) < 0 || write_number(arg_state, 2) < 0) {
 		fprintf(stderr, "nv-fabricmanager: cannot write %s or %s: %m\n", arg_pid_file,

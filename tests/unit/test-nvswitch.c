@@ -59,11 +59,16 @@ static void test_fabric_manager(void **state)
 	struct gk_holder by_device = {.comm = "fm-lookalike", .devices = sw, .n_devices = 2};
 	struct gk_holder job = {.comm = "python3", .devices = gpu, .n_devices = 2};
 	struct gk_holder nameless = {.devices = gpu, .n_devices = 2};
+	struct gk_held_device both[] = {{.path = "/dev/nvidia-nvswitch0"},
+					{.path = "/dev/nvidia3"}};
+	struct gk_holder dcgm = {.comm = "nv-hostengine", .devices = both, .n_devices = 2};
 
 	assert_true(holder_is_fabric_manager(&by_name));
 	assert_true(holder_is_fabric_manager(&by_device));
 	assert_false(holder_is_fabric_manager(&job));
 	assert_false(holder_is_fabric_manager(&nameless));
+	/* DCGM monitors the NVSwitches and holds the GPUs: a GPU process, stopped with them */
+	assert_false(holder_is_fabric_manager(&dcgm));
 }
 
 int main(void)

@@ -41,13 +41,27 @@ bool nvswitch_is_node(const char *path)
 	return strspn(p, "0123456789") == strlen(p);
 }
 
+/* /dev/nvidiaN: one GPU's node */
+static bool is_gpu_node(const char *path)
+{
+	const char *p = startswith(path, "/dev/nvidia");
+
+	return p && *p && strspn(p, "0123456789") == strlen(p);
+}
+
 bool holder_is_fabric_manager(const struct gk_holder *h)
 {
+	bool nvswitch = false;
+
 	/* comm is cut at 15 characters: "nv-fabricmanage" */
 	if (h->comm && startswith(h->comm, "nv-fabricmanag"))
 		return true;
-	for (size_t i = 0; i < h->n_devices; i++)
-		if (nvswitch_is_node(h->devices[i].path))
-			return true;
-	return false;
+	/* a monitor (DCGM's nv-hostengine through NSCQ) opens the NVSwitches and the GPUs too;
+	 * the fabric manager talks to the GPUs through nvidiactl only */
+	for (size_t i = 0; i < h->n_devices; i++) {
+		if (is_gpu_node(h->devices[i].path))
+			return false;
+		nvswitch |= nvswitch_is_node(h->devices[i].path);
+	}
+	return nvswitch;
 }

@@ -28,6 +28,6 @@ int nvswitch_expect_nodes(struct gk_devnode_list *l, unsigned major, size_t n_bo
 /* Whether @path is an NVSwitch device file ("/dev/nvidia-nvswitch3", "/dev/nvidia-nvswitchctl"). */
 bool nvswitch_is_node(const char *path);
 
-/* Whether @h is the fabric manager: NVIDIA's nv-fabricmanager by name, or any process holding an
- * NVSwitch device file (only the fabric manager and its helpers open them). */
+/* Whether @h is the fabric manager: NVIDIA's nv-fabricmanager by name, or a process holding an
+ * NVSwitch device file and no GPU's node (a monitor such as DCGM holds both). */
 bool holder_is_fabric_manager(const struct gk_holder *h);

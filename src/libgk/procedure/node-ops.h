@@ -74,10 +74,10 @@ struct gk_node_ops {
 
 struct gk_node_ops_real {
 	struct gk_node_ops ops;
-	const char *helper;	 /* the program hosting nvml_helper_main() */
-	bool nvml;		 /* NVML jobs may run (else they answer "not available") */
-	const char *state_dir;	 /* where the helper's files go */
-	bool quiet_stdout;	 /* our stdout carries a JSON report: helpers print to stderr */
+	const char *helper;    /* the program hosting nvml_helper_main() */
+	bool nvml;	       /* NVML jobs may run (else they answer "not available") */
+	const char *state_dir; /* where the helper's files go */
+	bool quiet_stdout;     /* our stdout carries a JSON report: helpers print to stderr */
 };
 
 /* Fills @r with the real operations around @modops (may be NULL for a dry run). */

@@ -205,8 +205,9 @@ int nvml_helper_main(int argc, char **argv)
 	if (argc == 3 && streq(argv[1], "probe"))
 		return do_probe(argv[2]);
 	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: %s nvlinks|save|restore FILE [GPU] | write PATH VALUE | "
-				"probe DEVICE\n",
+		fprintf(stderr,
+			"usage: %s nvlinks|save|restore FILE [GPU] | write PATH VALUE | "
+			"probe DEVICE\n",
 			argv[0]);
 		return GK_EXIT_USAGE;
 	}

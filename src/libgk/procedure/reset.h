@@ -14,7 +14,7 @@
 #define GK_RESET_JOURNAL_LAST "reset.journal.last"
 
 struct gk_reset_opts {
-	const char *root;	   /* node root for /sys, /proc, /dev ("/") */
+	const char *root;	      /* node root for /sys, /proc, /dev ("/") */
 	const struct gk_gpusel *gpus; /* the GPUs to reset; none: every GPU */
 	size_t n_gpus;
 	const char *baseline_path; /* NULL: validate against the GPUs as they were */
