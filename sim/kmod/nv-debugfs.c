@@ -200,6 +200,11 @@ void nv_debugfs_init(void)
 	debugfs_create_file("inject_xid", 0200, nv_dbg_root, NULL, &dbg_inject_xid_fops);
 }
 
+struct dentry *nv_debugfs_root(void)
+{
+	return nv_dbg_root;
+}
+
 void nv_debugfs_exit(void)
 {
 	debugfs_remove_recursive(nv_dbg_root);

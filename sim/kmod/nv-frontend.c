@@ -2,7 +2,8 @@
 /*
  * Simulated nvidia.ko: module entry, character major 195 ("nvidia-frontend") with a minor per
  * GPU, 255 for nvidiactl and 254 dispatched to nvidia-modeset, and the symbols that make
- * nvidia-modeset, nvidia-uvm and nvidia-peermem its holders.
+ * nvidia-modeset, nvidia-uvm and nvidia-peermem its holders. The NVSwitch side is in
+ * nv-nvswitch.c.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -180,9 +181,12 @@ static int __init nv_init(void)
 	if (r < 0)
 		goto err_procfs;
 	nv_debugfs_init();
+	r = nv_nvswitch_init(nv_debugfs_root());
+	if (r)
+		goto err_debugfs;
 	r = nv_gpu_register_driver(&bound, &failed);
 	if (r)
-		goto err_chrdev;
+		goto err_nvswitch;
 	if (failed)
 		pr_err("NVRM: The NVIDIA probe routine failed for %u device(s).\n", failed);
 	/* Like the real driver, refuse to stay loaded with no usable GPU. */
@@ -190,11 +194,13 @@ static int __init nv_init(void)
 		pr_err("NVRM: None of the NVIDIA devices were initialized.\n");
 		nv_gpu_unregister_driver();
 		r = -ENODEV;
-		goto err_chrdev;
+		goto err_nvswitch;
 	}
 	return 0;
 
-err_chrdev:
+err_nvswitch:
+	nv_nvswitch_exit();
+err_debugfs:
 	nv_debugfs_exit();
 	unregister_chrdev(NV_MAJOR_DEVICE_NUMBER, "nvidia-frontend");
 err_procfs:
@@ -205,6 +211,7 @@ err_procfs:
 static void __exit nv_exit(void)
 {
 	nv_gpu_unregister_driver();
+	nv_nvswitch_exit();
 	nv_debugfs_exit();
 	unregister_chrdev(NV_MAJOR_DEVICE_NUMBER, "nvidia-frontend");
 	nv_procfs_exit();

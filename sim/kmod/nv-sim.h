@@ -69,5 +69,10 @@ void nv_debugfs_init(void);
 void nv_debugfs_exit(void);
 void nv_debugfs_add_gpu(struct nv_gpu *g);
 void nv_debugfs_remove_gpu(struct nv_gpu *g);
+struct dentry *nv_debugfs_root(void);
+
+/* nv-nvswitch.c */
+int nv_nvswitch_init(struct dentry *debugfs_root);
+void nv_nvswitch_exit(void);
 
 #endif

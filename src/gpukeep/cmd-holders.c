@@ -11,6 +11,7 @@
 #include "node/holders-stop.h"
 #include "node/holders.h"
 #include "node/nodeset.h"
+#include "node/nvswitch.h"
 #include "output.h"
 #include "root.h"
 #include "string-util.h"
@@ -25,7 +26,8 @@ static void holders_help(void)
 	       "nvidia-caps/*,\n"
 	       "nvidia-caps-imex-channels/*) open or mapped, matched by device number, with its\n"
 	       "user, state, systemd unit or container, and says what to stop before the driver\n"
-	       "can be unloaded. A process in state D cannot be killed.\n\n"
+	       "can be unloaded. A process in state D cannot be killed. The fabric manager of an\n"
+	       "NVSwitch node (the holder of the NVSwitch device files) is named: stop it last.\n\n"
 	       "  --root DIR  read /dev and /proc under DIR (default /)\n"
 	       "  --json      print JSON (schema gpukeep.holders, version 1)\n"
 	       "  -h, --help  show this help\n\n"
@@ -143,6 +145,12 @@ static int print_text(const struct gk_holders *hs, const struct gk_nodeset *node
 			printf("pid %d is unkillable: in uninterruptible sleep (D), no signal "
 			       "ends it, and the driver stays in use until it returns\n",
 			       (int)hs->holders[i].pid);
+	for (size_t i = 0; i < hs->n; i++)
+		if (holder_is_fabric_manager(&hs->holders[i]))
+			printf("pid %d (%s) is the fabric manager: stop it last, after every GPU "
+			       "process, and start it again after the load ('gpukeep reload' "
+			       "does both)\n",
+			       (int)hs->holders[i].pid, hs->holders[i].comm);
 	return 0;
 }
 

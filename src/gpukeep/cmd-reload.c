@@ -25,8 +25,9 @@
 static void reload_help(void)
 {
 	printf("usage: gpukeep reload [--kill] [--dry-run] [--baseline FILE] [--grace SECONDS]\n"
-	       "                      [--unload-timeout SECONDS] [--diag] [--json] [--state-dir "
-	       "DIR]\n"
+	       "                      [--unload-timeout SECONDS] [--fabric-timeout SECONDS] "
+	       "[--diag]\n"
+	       "                      [--json] [--state-dir DIR]\n"
 	       "                      [--socket PATH] [--systemctl CMD] [--root DIR]\n\n"
 	       "Reloads the NVIDIA driver without a reboot, in numbered, timed steps:\n");
 	procedure_cli_print_steps(&reload_procedure);
@@ -38,6 +39,9 @@ static void reload_help(void)
 	       "  --baseline FILE        validate against FILE (see 'gpukeep baseline save')\n"
 	       "  --grace SECONDS        between SIGTERM and SIGKILL (default 30)\n"
 	       "  --unload-timeout SECONDS  how long a module may stay in use (default 10)\n"
+	       "  --fabric-timeout SECONDS  NVSwitch nodes: how long the NVLink fabric may take "
+	       "to\n"
+	       "                         train after the fabric manager starts (default 180)\n"
 	       "  --diag                 run 'dcgmi diag -r 1' after validation, when installed\n"
 	       "  --json                 print the report as JSON (progress goes to stderr)\n"
 	       "  --state-dir DIR        journal and lock (default " DEFAULT_STATE_DIR ")\n"
@@ -80,6 +84,7 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 		{"baseline", required_argument, NULL, 'b'},
 		{"grace", required_argument, NULL, 'g'},
 		{"unload-timeout", required_argument, NULL, 'u'},
+		{"fabric-timeout", required_argument, NULL, 'F'},
 		{"diag", no_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
 		{"state-dir", required_argument, NULL, 's'},
@@ -92,7 +97,7 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "hknb:g:u:djs:S:C:r:", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "hknb:g:u:F:djs:S:C:r:", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'k':
 			a->o.kill = true;
@@ -114,6 +119,13 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 				return usage_error(
 					"reload",
 					"--unload-timeout needs 0..3600 seconds, not '%s'", optarg);
+			break;
+		case 'F':
+			if (parse_seconds(optarg, &a->o.fabric_timeout_ms) < 0 ||
+			    a->o.fabric_timeout_ms == 0)
+				return usage_error(
+					"reload",
+					"--fabric-timeout needs 1..3600 seconds, not '%s'", optarg);
 			break;
 		case 'd':
 			a->o.diag = true;

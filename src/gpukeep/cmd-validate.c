@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "baseline/nvml-baseline.h"
 #include "baseline/validate.h"
 #include "core/gk-exit.h"
 #include "log.h"
@@ -21,7 +22,9 @@ static void validate_help(void)
 	       "Checks the node against its baseline (see 'gpukeep baseline save'): the number of\n"
 	       "GPUs bound to nvidia, each GPU's PCI address, binding, UUID, minor and PCIe link\n"
 	       "(current width, maximum width and speed), the NVSwitches, nvidia's modules, the\n"
-	       "device nodes and the driver version. Prints every difference.\n\n"
+	       "device nodes and the driver version; with NVML, the NVLinks and, on NVSwitch\n"
+	       "nodes, each GPU's fabric state (completed with success once the fabric manager\n"
+	       "has trained it). Prints every difference.\n\n"
 	       "  --baseline FILE  the baseline (default " DEFAULT_BASELINE ")\n"
 	       "  --root DIR       read /sys, /proc and /dev under DIR (default /)\n"
 	       "  --json           print JSON (schema gpukeep.validation, version 1)\n"
@@ -32,13 +35,25 @@ static void validate_help(void)
 	       "missing or malformed baseline\n");
 }
 
-static int report(const char *path, const struct gk_baseline *want, const struct gk_differences *d,
-		  bool json)
+/* The fabric of the node now, when NVML has one: "NVLink fabric: 8/8 GPU(s) completed". */
+static void print_fabric(const struct gk_baseline *now)
+{
+	size_t ready, total;
+
+	if (!now->nvml || fabric_verdict(now->nvml->fabric_gpus, now->nvml->n_fabric_gpus, &ready,
+					 &total) == GK_FABRIC_NONE)
+		return;
+	printf("NVLink fabric: %zu/%zu GPU(s) completed with success\n", ready, total);
+}
+
+static int report(const char *path, const struct gk_baseline *want, const struct gk_baseline *now,
+		  const struct gk_differences *d, bool json)
 {
 	struct json_object *o;
 	int r;
 
 	if (!json) {
+		print_fabric(now);
 		if (d->n == 0)
 			printf("node matches baseline %s: %zu GPU(s), %zu NVSwitch(es), %zu "
 			       "module(s), %zu device node(s)\n",
@@ -58,6 +73,10 @@ static int report(const char *path, const struct gk_baseline *want, const struct
 	json_object_object_add(o, "baseline", json_object_new_string(path));
 	json_object_object_add(o, "matches", json_object_new_boolean(d->n == 0));
 	json_object_object_add(o, "differences", differences_to_json(d));
+	json_object_object_add(
+		o, "fabric",
+		now->nvml ? fabric_to_json(now->nvml->fabric_gpus, now->nvml->n_fabric_gpus)
+			  : NULL);
 	r = output_json(o);
 	json_object_put(o);
 	return r;
@@ -114,7 +133,7 @@ int verb_validate(int argc, char **argv)
 	}
 	r = validate_compare(&want, &now, &d);
 	if (r >= 0) {
-		r = report(path, &want, &d, json);
+		r = report(path, &want, &now, &d, json);
 		r = r < 0 ? r : d.n > 0 ? GK_EXIT_FAILED : GK_EXIT_OK;
 		differences_done(&d);
 	}

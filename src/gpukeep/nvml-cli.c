@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The NVML section of 'gpukeep inventory', and the --nvml option the verbs share. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,25 @@ static void print_topology(const struct gk_nvml_node *node)
 	}
 }
 
+/* "NVLink fabric: 8/8 GPU(s) completed" and the GPUs that are not; nothing without a fabric. */
+static void print_fabric(const struct gk_nvml_node *node)
+{
+	_cleanup_free_ struct gk_fabric_gpu *f = NULL;
+	_cleanup_free_ char *pending = NULL;
+	size_t n, ready, total;
+	enum gk_fabric_verdict v;
+
+	f = nvml_node_fabric(node, &n);
+	if (!f)
+		return;
+	v = fabric_verdict(f, n, &ready, &total);
+	if (v == GK_FABRIC_NONE)
+		return;
+	pending = fabric_describe_pending(f, n, SIZE_MAX);
+	printf("NVLink fabric: %zu/%zu GPU(s) completed%s%s\n", ready, total,
+	       pending && *pending ? "; not ready: " : "", pending ? pending : "");
+}
+
 static void print_text(const struct gk_nvml_node *node)
 {
 	if (!node->available) {
@@ -197,6 +217,7 @@ static void print_text(const struct gk_nvml_node *node)
 	       "ACCT", "ECC/PND", "RETIRE", "REMAP");
 	for (size_t i = 0; i < node->n_gpus; i++)
 		print_gpu(&node->gpus[i]);
+	print_fabric(node);
 	print_topology(node);
 }
 

@@ -38,8 +38,8 @@ pcheck inv "link widths match sysfs (GPU 2 runs at x8 of x16)" \
 	'[(g["link"]["current_width"], g["link"]["max_width"]) for g in sorted(j("inventory.json")["gpus"], key=lambda g: g["pci"])] == [(r["current_width"], r["max_width"]) for r in out.nvidia_gpus()] == [(16, 16), (16, 16), (8, 16), (16, 16)]'
 pcheck inv "link speeds: GPU 3 at 16 GT/s of 32, the others at 32" \
 	'[(g["link"]["current_speed"], g["link"]["max_speed"]) for g in sorted(j("inventory.json")["gpus"], key=lambda g: g["pci"])] == [("32.0 GT/s PCIe", "32.0 GT/s PCIe")] * 3 + [("16.0 GT/s PCIe", "32.0 GT/s PCIe")]'
-pcheck inv "the 4 NVSwitches are listed, unbound" \
-	'sorted(s["pci"] for s in j("inventory.json")["nvswitches"]) == sorted(s["pci"] for s in out.nvswitches()) and len(out.nvswitches()) == 4 and not any(s["bound"] for s in j("inventory.json")["nvswitches"])'
+pcheck inv "the 4 NVSwitches are listed, bound to nvidia-nvswitch" \
+	'sorted(s["pci"] for s in j("inventory.json")["nvswitches"]) == sorted(s["pci"] for s in out.nvswitches()) and len(out.nvswitches()) == 4 and all(s["bound"] and s["driver"] == "nvidia-nvswitch" for s in j("inventory.json")["nvswitches"])'
 pcheck inv "the driver is loaded, with the version from /proc/driver/nvidia/version" \
 	'j("inventory.json")["driver"]["loaded"] and j("inventory.json")["driver"]["version"] in out.text("facts/version")'
 pcheck inv "the module graph has nvidia, nvidia_modeset, nvidia_uvm, nvidia_drm" \

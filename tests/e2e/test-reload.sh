@@ -116,7 +116,7 @@ check "--dry-run shows the leaves-first order with peermem" grep -q "unload, lea
 
 check "reload --kill: exit 0" same "$(rd happy.rc)" 0
 pcheck main "JSON report: every step done, schema gpukeep.reload" \
-	'j("happy.json")["schema"] == "gpukeep.reload" and [s["status"] for s in j("happy.json")["steps"]] == ["done"] * 8'
+	'j("happy.json")["schema"] == "gpukeep.reload" and [s["status"] for s in j("happy.json")["steps"]] == ["done"] * 11'
 pcheck main "the stop step stopped the 50 holders and the stubborn one" \
 	'"gpukeepd released its devices" in j("happy.json")["steps"][2]["detail"] and int(j("happy.json")["steps"][2]["detail"].split(", ")[2].split()[0]) >= 51'
 check "the SIGTERM countdown was shown" grep -q "SIGKILL in" "$E2E_TMP/main/happy.progress"
@@ -136,7 +136,7 @@ check "a reload killed after the unload dies by SIGKILL" same "$(rd crash1.rc)" 
 check "... leaving the driver unloaded and the journal" bash -c "[ -z \"\$(cat '$E2E_TMP/main/modules.crash1')\" ] && grep -q '^reload.journal$' '$E2E_TMP/main/state.crash1'"
 check "the next reload resumes it (exit 0)" same "$(rd resume1.rc)" 0
 check "... saying so" grep -q "resuming the reload" "$E2E_TMP/main/resume1.txt"
-check "... the unload is not redone, the load is" grep -q "step 4/8: unload: done by an earlier run" "$E2E_TMP/main/resume1.txt"
+check "... the unload is not redone, the load is" grep -q "step 5/11: unload: done by an earlier run" "$E2E_TMP/main/resume1.txt"
 check "... all modules are back" same "$(rd modules.resume1)" "$before"
 check "... and gpukeepd holds the GPUs again" same "$(rd daemon_fds.resume1)" 8
 
@@ -164,7 +164,7 @@ check "a GPU that fails to probe on reload: exit 4" same "$(cat "$E2E_TMP/probe/
 pcheck probe "... the GPU is named, and the next rung given" \
 	'any(d["object"] == "0000:02:00.0" and "not bound" in d["message"] for d in j("probe.json")["differences"]) and j("probe.json")["next_rung"] == "gpu-reset"'
 pcheck probe "... the validate step failed, the others before it are done" \
-	'[s["status"] for s in j("probe.json")["steps"]][:7] == ["done"] * 6 + ["failed"]'
+	'[s["status"] for s in j("probe.json")["steps"]][:10] == ["done"] * 9 + ["failed"]'
 
 # --- boots 3 and 4: a link narrower than the baseline ---------------------------------------
 boot base --gpus 4 -- 'gpukeep baseline save /out/baseline.json'
@@ -287,12 +287,12 @@ check "NVML: the resumed reload exits 0" same "$(cat "$E2E_TMP/nvml/resume.rc")"
 pcheck nvml "... and put compute mode and power limit back" \
 	'j("state.after.json")["gpus"][0]["compute_mode"] == 3 and j("state.after.json")["gpus"][0]["power_limit"] == 500000'
 pcheck nvml "... saying so in the restore step" \
-	'"NVML settings restored and checked" in j("resume.json")["steps"][5]["detail"]'
+	'"NVML settings restored and checked" in j("resume.json")["steps"][6]["detail"]'
 check "NVML: an NVLink down after the reload: exit 4" same "$(cat "$E2E_TMP/nvml/link.rc")" 4
 pcheck nvml "... the link is named, next rung a GPU reset" \
 	'any(d["object"].startswith("0000:01:00.0") or "0000:01:00.0" in d["message"] for d in j("link.json")["differences"]) and j("link.json")["next_rung"] == "gpu-reset"'
 check "NVML hung: the reload still exits 0" same "$(cat "$E2E_TMP/nvml/hang.rc")" 0
 pcheck nvml "... saying the settings were not saved, so none are restored" \
-	'"NVML settings not saved" in j("hang.json")["steps"][0]["detail"] and j("hang.json")["steps"][5]["detail"].endswith("no NVML settings to restore")'
+	'"NVML settings not saved" in j("hang.json")["steps"][0]["detail"] and j("hang.json")["steps"][6]["detail"].endswith("no NVML settings to restore")'
 
 e2e_done

@@ -409,6 +409,8 @@ enum nvml_return nvmlDeviceSetAccountingMode(struct nvml_device *device,
 	return set_uint(g, "accounting_mode", mode);
 }
 
+static bool fabric_blocks_links(struct json_object *g);
+
 /* NVLink: "nvlinks" is an array indexed by link number. */
 static struct json_object *nvlink(struct json_object *g, unsigned link, enum nvml_return *ret)
 {
@@ -429,8 +431,9 @@ enum nvml_return nvmlDeviceGetNvLinkState(struct nvml_device *device, unsigned l
 	ENTER(device, "nvmlDeviceGetNvLinkState");
 	l = nvlink(g, link, &r);
 	if (l)
-		*active = json_object_get_boolean(get(l, "active")) ? NVML_FEATURE_ENABLED
-								    : NVML_FEATURE_DISABLED;
+		*active = json_object_get_boolean(get(l, "active")) && !fabric_blocks_links(g)
+				  ? NVML_FEATURE_ENABLED
+				  : NVML_FEATURE_DISABLED;
 	return leave(r);
 }
 
@@ -468,4 +471,88 @@ enum nvml_return nvmlDeviceGetNvLinkRemoteDeviceType(struct nvml_device *device,
 						   : NVML_NVLINK_DEVICE_TYPE_UNKNOWN;
 	}
 	return leave(r);
+}
+
+/* A number from the first line of @path (a debugfs switch of the simulated driver), or -1. */
+static int read_number(const char *path)
+{
+	char buf[32] = "";
+	FILE *f = path ? fopen(path, "re") : NULL;
+	int v = -1;
+
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && sscanf(buf, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * The GPU's fabric: its "fabric" object, else the top-level one, else "fabric_state_file" (and
+ * "fabric_status_file"), which the simulated driver's fabric manager marks; false when none is
+ * given (the GPU has no fabric support).
+ */
+static bool fabric_of(struct json_object *g, unsigned *ret_state, int *ret_status)
+{
+	struct json_object *f = get(g, "fabric") ?: get(state, "fabric");
+	const char *file = json_object_get_string(get(state, "fabric_state_file"));
+	int st;
+
+	if (f) {
+		*ret_state = (unsigned)json_object_get_int(get(f, "state"));
+		*ret_status = json_object_get_int(get(f, "status"));
+		return true;
+	}
+	if (!file)
+		return false;
+	st = read_number(file);
+	*ret_state = st < 0 ? NVML_GPU_FABRIC_STATE_NOT_STARTED : (unsigned)st;
+	st = read_number(json_object_get_string(get(state, "fabric_status_file")));
+	*ret_status = st < 0 ? NVML_SUCCESS : st;
+	return true;
+}
+
+/* NVLinks are trained by the fabric manager: down until the GPU's fabric completed. */
+static bool fabric_blocks_links(struct json_object *g)
+{
+	unsigned st;
+	int status;
+
+	return fabric_of(g, &st, &status) && st != NVML_GPU_FABRIC_STATE_NOT_SUPPORTED &&
+	       (st != NVML_GPU_FABRIC_STATE_COMPLETED || status != NVML_SUCCESS);
+}
+
+enum nvml_return nvmlDeviceGetGpuFabricInfo(struct nvml_device *device,
+					    struct nvml_gpu_fabric_info *info)
+{
+	unsigned st;
+	int status;
+
+	ENTER(device, "nvmlDeviceGetGpuFabricInfo");
+	if (!fabric_of(g, &st, &status))
+		return leave(NVML_ERROR_NOT_SUPPORTED);
+	memset(info, 0, sizeof(*info));
+	info->state = (unsigned char)st;
+	info->status = status;
+	return leave(NVML_SUCCESS);
+}
+
+/* The real library checks the version field first. */
+enum nvml_return nvmlDeviceGetGpuFabricInfoV(struct nvml_device *device,
+					     struct nvml_gpu_fabric_info_v2 *info)
+{
+	unsigned st;
+	int status;
+
+	ENTER(device, "nvmlDeviceGetGpuFabricInfoV");
+	if (info->version != NVML_GPU_FABRIC_INFO_V2)
+		return leave(NVML_ERROR_INVALID_ARGUMENT);
+	if (!fabric_of(g, &st, &status))
+		return leave(NVML_ERROR_NOT_SUPPORTED);
+	memset(info, 0, sizeof(*info));
+	info->version = NVML_GPU_FABRIC_INFO_V2;
+	info->state = (unsigned char)st;
+	info->status = status;
+	return leave(NVML_SUCCESS);
 }

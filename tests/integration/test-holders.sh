@@ -61,7 +61,7 @@ pids = [h["pid"] for h in holders]
 if pids != sorted(pids):
     errors.append("holders not sorted by pid: %r" % pids)
 keys = {"pid", "comm", "cmdline", "uid", "user", "state", "unkillable", "cgroup", "unit",
-        "container", "devices"}
+        "container", "devices", "fabric_manager"}
 for h in holders:
     if set(h) != keys:
         errors.append("pid %d keys %r" % (h["pid"], sorted(h)))
@@ -252,6 +252,21 @@ else
 	echo "ok $((gk_n + 1)) - unprivileged scan # SKIP needs root and setpriv to switch users"
 	gk_n=$((gk_n + 1))
 fi
+
+# --- the fabric manager: whatever holds an NVSwitch device file is named as such
+: >"$DEV/nvidia-nvswitch0"
+: >"$DEV/nvidia-nvswitchctl"
+sleep 300 3<"$DEV/nvidia-nvswitchctl" 4<"$DEV/nvidia-nvswitch0" &
+FM_PID=$!
+gk_expect_exit 0 "scan with a fabric manager" -- holders_json
+gk_check "the NVSwitch holder is the fabric manager, the others are not" -- python3 -c "import json, sys
+hs = {h['pid']: h['fabric_manager'] for h in json.load(open('$GK_TMP/last.out'))['holders']}
+sys.exit(not (hs.get($FM_PID) is True and hs.get($FD_PID) is False))"
+gk_expect_exit 0 "text scan with a fabric manager" -- "$GPUKEEP" holders --root "$ROOT"
+gk_check "text names the fabric manager and when to stop it" -- \
+	grep -q "pid $FM_PID (sleep) is the fabric manager: stop it last" "$GK_TMP/last.out"
+kill "$FM_PID" 2>/dev/null
+rm -f "$DEV/nvidia-nvswitch0" "$DEV/nvidia-nvswitchctl"
 
 # --- failures and usage
 gk_expect_exit 1 "--root /nonexistent fails" -- "$GPUKEEP" holders --root /nonexistent

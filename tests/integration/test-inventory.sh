@@ -64,6 +64,46 @@ gk_check "quirks: the malformed information file is named" -- \
 gk_check "quirks: the missing device node is named with the fix" -- \
 	grep -q "/dev/nvidia1: device node missing; create it with 'mknod -m 666 /dev/nvidia1 c 195 1'" "$GK_TMP/q.txt"
 
+# HGX: the NVSwitch device files are expected from the bound NVSwitches and /proc/devices.
+hgx_variant()
+{
+	python3 - "$GK_SOURCE_DIR/tests/fixtures/nodes/hgx-8gpu.json" "$GK_TMP/$1.json" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d.update(json.loads(sys.argv[3]))
+json.dump(d, open(sys.argv[2], "w"))
+PY
+	python3 "$MKNODE" "$GK_TMP/$1.json" "$GK_TMP/$1" >&2 && echo "$GK_TMP/$1"
+}
+root=$(gk_fixture hgx-8gpu)
+gk_check "hgx-8gpu: the NVSwitch device files are listed with the dynamic major" -- \
+	grep -q "^  /dev/nvidia-nvswitchctl  509:255 ok" "$GK_SOURCE_DIR/tests/integration/expected/hgx-8gpu.txt"
+root=$(hgx_variant sw-missing '{"missing_nodes": ["/dev/nvidia-nvswitch2"]}')
+"$GPUKEEP" inventory --root "$root" >"$GK_TMP/sw.txt"
+gk_check "hgx: a missing NVSwitch node is named with the fix" -- \
+	grep -q "/dev/nvidia-nvswitch2: device node missing; create it with 'mknod -m 666 /dev/nvidia-nvswitch2 c 509 2'" "$GK_TMP/sw.txt"
+root=$(hgx_variant sw-wrong '{"wrong_nodes": {"/dev/nvidia-nvswitchctl": [509, 0]}}')
+"$GPUKEEP" inventory --root "$root" >"$GK_TMP/sw.txt"
+gk_check "hgx: a stale NVSwitch control node is named" -- \
+	grep -q "/dev/nvidia-nvswitchctl: device node is 509:0, expected 509:255" "$GK_TMP/sw.txt"
+root=$(hgx_variant sw-unbound '{"nvswitches": [{"pci": "0000:05:00.0"}, {"pci": "0000:06:00.0", "bound": false}]}')
+"$GPUKEEP" inventory --root "$root" --json >"$GK_TMP/sw.json"
+gk_check "hgx: an unbound NVSwitch is a problem; one bound switch, one node and ctl expected" -- \
+	python3 - "$GK_TMP/sw.json" <<'PY'
+import json, sys
+inv = json.load(open(sys.argv[1]))
+sw = {s["pci"]: s["bound"] for s in inv["nvswitches"]}
+assert sw == {"0000:05:00.0": True, "0000:06:00.0": False}, sw
+probs = [p["object"] for p in inv["problems"] if "not bound to nvidia-nvswitch" in p["message"]]
+assert probs == ["0000:06:00.0"], inv["problems"]
+nodes = [n["path"] for n in inv["device_nodes"] if "nvswitch" in n["path"]]
+assert nodes == ["/dev/nvidia-nvswitch0", "/dev/nvidia-nvswitchctl"], nodes
+PY
+root=$(hgx_variant sw-noregion '{"nvswitch_region": false}')
+"$GPUKEEP" inventory --root "$root" >"$GK_TMP/sw.txt"
+gk_check "hgx: NVSwitches bound without the nvidia-nvswitch region is named" -- \
+	grep -q "/proc/devices: 4 NVSwitch(es) bound but no 'nvidia-nvswitch' character device" "$GK_TMP/sw.txt"
+
 # Corrupt inputs: a clear message naming the file, never a crash.
 root=$(gk_fixture hgx-8gpu)
 printf 'nvidia 1 2 nvidia_uvm Live 0x0\n' >"$root/proc/modules"

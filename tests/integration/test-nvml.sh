@@ -192,4 +192,43 @@ b = json.load(open(sys.argv[1])); b["nvml"]["nvlinks"][1]["link"] = 99; json.dum
 gk_expect_exit 2 "a malformed nvml part is refused" -- "$GPUKEEP" validate --baseline "$GK_TMP/badnv.json" --root /
 gk_check "... naming the link" -- grep -q "nvml: nvlinks\[1\] needs" "$GK_TMP/last.err"
 
+# --- the NVLink fabric (NVSwitch nodes) ----------------------------------------------------------
+state hgx-8gpu
+pycheck "the baseline records that the node has a fabric" "$BL" 'assert j["nvml"]["fabric"] is True, j["nvml"]'
+gk_expect_exit 0 "inventory with a completed fabric" -- "$GPUKEEP" inventory --nvml "$FAKE"
+gk_check "... says 8/8 completed" -- grep -qx "NVLink fabric: 8/8 GPU(s) completed" "$GK_TMP/last.out"
+gk_expect_exit 0 "validate with a completed fabric" -- "$GPUKEEP" validate --baseline "$BL" --root / --json
+pycheck "... reports each GPU's fabric" "$GK_TMP/last.out" '
+f = j["fabric"]
+assert len(f) == 8 and all(x["state"] == "completed" and x["status"] == "success" and x["ready"] for x in f), f'
+state hgx-8gpu 's["fabric"] = {"state": 2, "status": 0}; g[3]["fabric"] = {"state": 3, "status": 999}'
+gk_expect_exit 0 "inventory while the fabric trains" -- "$GPUKEEP" inventory --nvml "$FAKE" --json
+pycheck "... per GPU state, NVLinks down until trained" "$GK_TMP/last.out" '
+g = j["nvml"]["gpus"]
+assert g[0]["fabric"] == {"state": "in-progress", "status": None, "ready": False}, g[0]["fabric"]
+assert g[3]["fabric"] == {"state": "completed", "status": "unknown NVML error", "ready": False}, g[3]["fabric"]
+assert not any(l["active"] for x in g for l in x["nvlinks"]), "links up before the fabric"'
+gk_expect_exit 1 "validate while the fabric trains" -- "$GPUKEEP" validate --baseline "$BL" --root /
+gk_check "... names a GPU still training" -- grep -qF "  0000:18:00.0: NVLink fabric in-progress, not completed: is the fabric manager running?" "$GK_TMP/last.out"
+gk_check "... names the failed registration" -- grep -qF "  0000:5d:00.0: NVLink fabric registration failed: unknown NVML error" "$GK_TMP/last.out"
+gk_check "... and the links it keeps down" -- grep -qF "  0000:18:00.0: NVLink 0 is down" "$GK_TMP/last.out"
+gk_check "... with the count" -- grep -qx "NVLink fabric: 0/8 GPU(s) completed with success" "$GK_TMP/last.out"
+state hgx-8gpu 'del s["fabric"]'
+gk_expect_exit 1 "validate on a node that lost its fabric" -- "$GPUKEEP" validate --baseline "$BL" --root /
+gk_check "... says the baseline has one" -- grep -qF "  fabric: no GPU reports an NVLink fabric, baseline has one" "$GK_TMP/last.out"
+python3 -c 'import json, sys
+b = json.load(open(sys.argv[1])); del b["nvml"]["fabric"]; json.dump(b, open(sys.argv[2], "w"))' "$BL" "$GK_TMP/nofabric.json"
+gk_expect_exit 0 "a baseline saved before fabric support loads (no fabric expected)" -- \
+	"$GPUKEEP" validate --baseline "$GK_TMP/nofabric.json" --root /
+python3 -c 'import json, sys
+b = json.load(open(sys.argv[1])); b["nvml"]["fabric"] = "yes"; json.dump(b, open(sys.argv[2], "w"))' "$BL" "$GK_TMP/badfabric.json"
+gk_expect_exit 2 "a malformed fabric field is refused" -- "$GPUKEEP" validate --baseline "$GK_TMP/badfabric.json" --root /
+gk_check "... naming it" -- grep -q "nvml: 'fabric' must be true or false" "$GK_TMP/last.err"
+echo 1 >"$GK_TMP/fabric_state"
+state hgx-8gpu "del s['fabric']; s['fabric_state_file'] = '$GK_TMP/fabric_state'"
+gk_expect_exit 0 "inventory with the fabric from the driver's mark" -- "$GPUKEEP" inventory --nvml "$FAKE"
+gk_check "... not started" -- grep -q "NVLink fabric: 0/8 GPU(s) completed; not ready: 0000:18:00.0 (not-started)" "$GK_TMP/last.out"
+echo 3 >"$GK_TMP/fabric_state"
+gk_expect_exit 0 "... marked trained" -- "$GPUKEEP" validate --baseline "$BL" --root /
+
 gk_done

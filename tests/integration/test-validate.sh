@@ -14,7 +14,7 @@ BL="$GK_TMP/baseline.json"
 good=$(gk_fixture hgx-8gpu)
 gk_expect_exit 0 "baseline save on a good node" -- "$GPUKEEP" baseline save "$BL" --root "$good"
 gk_check "... says what it recorded" -- \
-	grep -q "baseline saved to $BL: 8 GPU(s), 4 NVSwitch(es), 5 module(s), 12 device node(s)" "$GK_TMP/last.out"
+	grep -q "baseline saved to $BL: 8 GPU(s), 4 NVSwitch(es), 5 module(s), 17 device node(s)" "$GK_TMP/last.out"
 gk_check "... file is a gpukeep baseline" -- python3 -c '
 import json, sys
 b = json.load(open(sys.argv[1]))

@@ -19,6 +19,7 @@ struct gk_baseline_nvml *nvml_baseline_free(struct gk_baseline_nvml *b)
 	free(b->links);
 	strv_free(b->retired_pending);
 	strv_free(b->remap_pending);
+	free(b->fabric_gpus);
 	free(b);
 	return NULL;
 }
@@ -80,6 +81,12 @@ struct gk_baseline_nvml *nvml_baseline_from_node(const struct gk_nvml_node *node
 	for (size_t i = 0; b->available && i < node->n_gpus; i++)
 		if (node->gpus[i].status == 0 && !add_gpu(b, &node->gpus[i]))
 			return nvml_baseline_free(b);
+	if (!b->available)
+		return b;
+	b->fabric_gpus = nvml_node_fabric(node, &b->n_fabric_gpus);
+	if (!b->fabric_gpus)
+		return nvml_baseline_free(b);
+	b->fabric = fabric_verdict(b->fabric_gpus, b->n_fabric_gpus, NULL, NULL) != GK_FABRIC_NONE;
 	return b;
 }
 
@@ -129,6 +136,7 @@ struct json_object *nvml_baseline_to_json(const struct gk_baseline_nvml *b)
 	json_object_object_add(o, "nvlinks", links);
 	json_object_object_add(o, "retired_pages_pending", strv_json(b->retired_pending));
 	json_object_object_add(o, "remapped_rows_pending", strv_json(b->remap_pending));
+	json_object_object_add(o, "fabric", json_object_new_boolean(b->fabric));
 	return o;
 }
 
@@ -214,6 +222,16 @@ int nvml_baseline_from_json(struct json_object *o, struct gk_baseline_nvml **ret
 		r = load_pci_list(o, "retired_pages_pending", &b->retired_pending, &error);
 	if (r >= 0)
 		r = load_pci_list(o, "remapped_rows_pending", &b->remap_pending, &error);
+	/* optional: baselines saved before fabric support have none */
+	if (r >= 0 && json_object_object_get_ex(o, "fabric", NULL)) {
+		struct json_object *f = member(o, "fabric", json_type_boolean);
+
+		if (!f) {
+			error = strdup("nvml: 'fabric' must be true or false");
+			r = -EBADMSG;
+		} else
+			b->fabric = json_object_get_boolean(f);
+	}
 	if (r < 0) {
 		nvml_baseline_free(b);
 		if (ret_error)
@@ -298,6 +316,37 @@ static int compare_pending(const struct gk_baseline_nvml *got, struct gk_differe
 	return r;
 }
 
+static int compare_fabric(const struct gk_baseline_nvml *want, const struct gk_baseline_nvml *got,
+			  struct gk_differences *d)
+{
+	const struct gk_fabric_gpu *f = got->fabric_gpus;
+	int r = 0;
+
+	if (want && want->fabric &&
+	    fabric_verdict(f, got->n_fabric_gpus, NULL, NULL) == GK_FABRIC_NONE)
+		return add(d, GK_DIFF_FABRIC, "fabric",
+			   "no GPU reports an NVLink fabric, baseline has one (is the "
+			   "NVSwitch side of the driver loaded?)");
+	for (size_t i = 0; r >= 0 && i < got->n_fabric_gpus; i++) {
+		if (!fabric_gpu_participates(&f[i]) || fabric_gpu_ready(&f[i]))
+			continue;
+		if (f[i].read != 0)
+			r = add(d, GK_DIFF_FABRIC, f[i].pci, "fabric state unreadable: %s",
+				nvml_status_to_string(f[i].read));
+		else if (f[i].fabric.state == NVML_GPU_FABRIC_STATE_COMPLETED)
+			r = add(d, GK_DIFF_FABRIC, f[i].pci,
+				"NVLink fabric registration failed: %s; check the fabric "
+				"manager's log",
+				nvml_status_to_string(f[i].fabric.status));
+		else
+			r = add(d, GK_DIFF_FABRIC, f[i].pci,
+				"NVLink fabric %s, not completed: is the fabric manager running? "
+				"(CUDA fails until it completes)",
+				fabric_state_to_string(f[i].fabric.state));
+	}
+	return r;
+}
+
 int nvml_baseline_compare(const struct gk_baseline_nvml *want, const struct gk_baseline_nvml *got,
 			  struct gk_differences *d)
 {
@@ -310,6 +359,8 @@ int nvml_baseline_compare(const struct gk_baseline_nvml *want, const struct gk_b
 		return add(d, GK_DIFF_NVML, "nvml", "%s", got->error);
 	if (!got || !got->available)
 		return 0;
-	r = want ? compare_links(want, got, d) : 0;
+	r = compare_fabric(want, got, d);
+	if (r >= 0 && want)
+		r = compare_links(want, got, d);
 	return r < 0 ? r : compare_pending(got, d);
 }

@@ -24,6 +24,12 @@ struct gk_baseline_nvml {
 	size_t n_links;
 	char **retired_pending; /* PCI addresses */
 	char **remap_pending;
+	/* The GPUs take part in an NVLink fabric (an NVSwitch node): what the fabric manager must
+	 * have trained before the node is usable. Baselines saved before it have false. */
+	bool fabric;
+	/* The node now: each GPU's fabric as read (not saved; NULL for a loaded baseline). */
+	struct gk_fabric_gpu *fabric_gpus;
+	size_t n_fabric_gpus;
 };
 
 /* Takes what a baseline keeps from @node (unavailable nodes included, with their error).
@@ -36,7 +42,7 @@ struct gk_baseline_nvml *nvml_baseline_free(struct gk_baseline_nvml *b);
 int nvml_baseline_scan(const char *path, unsigned timeout_ms, struct gk_baseline_nvml **ret);
 
 /* {"nvlinks": [{"gpu", "link", "remote"}], "retired_pages_pending": [...],
- * "remapped_rows_pending": [...]}; NULL on -ENOMEM. Only for an available one. */
+ * "remapped_rows_pending": [...], "fabric": bool}; NULL on -ENOMEM. Only for an available one. */
 struct json_object *nvml_baseline_to_json(const struct gk_baseline_nvml *b);
 
 /* Reads that back, every field checked. 0, -EBADMSG with *ret_error (malloc()ed), -ENOMEM. */
@@ -47,7 +53,8 @@ int nvml_baseline_from_json(struct json_object *o, struct gk_baseline_nvml **ret
  * node now, NULL when NVML was not consulted): each NVLink that is down, goes elsewhere or is new
  * (GK_DIFF_NVLINK), NVML unreadable where the baseline has NVLinks (GK_DIFF_NVML), and any GPU
  * with pages pending retirement or rows pending remapping (GK_DIFF_PAGES_PENDING), which a
- * reload must have cleared. Returns 0 or -ENOMEM.
+ * reload must have cleared; every GPU whose fabric is not completed with success, and a fabric
+ * the baseline has and the node has not (GK_DIFF_FABRIC). Returns 0 or -ENOMEM.
  */
 int nvml_baseline_compare(const struct gk_baseline_nvml *want, const struct gk_baseline_nvml *got,
 			  struct gk_differences *d);

@@ -22,6 +22,7 @@ enum gk_diff_kind {
 	GK_DIFF_NVLINK,	       /* an NVLink down, to another peer, or not in the baseline */
 	GK_DIFF_PAGES_PENDING, /* retired pages or remapped rows still pending */
 	GK_DIFF_NVML,	       /* NVML hung or unreadable where the baseline needs it */
+	GK_DIFF_FABRIC,	       /* a GPU's NVLink fabric registration not completed with success */
 };
 
 struct gk_difference {

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 
 #include "node/holders-json.h"
+#include "node/nvswitch.h"
 
 static struct json_object *str_or_null(const char *s)
 {
@@ -92,6 +93,8 @@ static struct json_object *holder_to_json(const struct gk_holder *h)
 	     add(o, "cgroup", str_or_null(h->cgroup), !h->cgroup) &&
 	     add(o, "unit", str_or_null(h->unit), !h->unit) &&
 	     add(o, "container", container_to_json(h), !h->container_id) &&
+	     add(o, "fabric_manager", json_object_new_boolean(holder_is_fabric_manager(h)),
+		 false) &&
 	     add(o, "devices", devices_to_json(h), false);
 	if (!ok) {
 		json_object_put(o);

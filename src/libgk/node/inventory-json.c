@@ -5,6 +5,7 @@
 #include "core/json-util.h"
 #include "macro.h"
 #include "node/inventory-json.h"
+#include "node/nvswitch.h"
 
 static struct json_object *hex_id(unsigned v, int digits)
 {
@@ -40,7 +41,10 @@ static struct json_object *pcidev_to_json(const struct gk_pcidev *d)
 	json_object_object_add(o, "subsystem_vendor_id", hex_id(d->subsys_vendor, 4));
 	json_object_object_add(o, "subsystem_device_id", hex_id(d->subsys_device, 4));
 	json_object_object_add(o, "driver", json_string_or_null(d->driver));
-	json_object_object_add(o, "bound", json_object_new_boolean(streq_ptr(d->driver, "nvidia")));
+	json_object_object_add(o, "bound",
+			       json_object_new_boolean(d->kind == GK_PCI_NVSWITCH
+							       ? nvswitch_bound(d)
+							       : streq_ptr(d->driver, "nvidia")));
 	json_object_object_add(o, "numa_node", json_int_or_null(d->numa_node));
 	json_object_object_add(o, "link", link_to_json(&d->link));
 	return o;

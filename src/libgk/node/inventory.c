@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "node/inventory.h"
+#include "node/nvswitch.h"
 #include "string-util.h"
 
 #define PROC_NVIDIA   "proc/driver/nvidia"
@@ -312,6 +313,46 @@ static int scan_modules(int rootfd, struct gk_inventory *inv)
 	return 0;
 }
 
+/* An NVSwitch the driver did not bind cannot join the fabric: every GPU stays untrained. */
+static int check_switches(struct gk_inventory *inv)
+{
+	int r = 0;
+
+	if (!inv->driver_loaded)
+		return 0;
+	for (size_t i = 0; i < inv->n_switches && r >= 0; i++)
+		if (!nvswitch_bound(&inv->switches[i]))
+			r = add_problem(inv, inv->switches[i].name,
+					"NVSwitch not bound to " GK_NVSWITCH_DRIVER
+					" (bound to %s): the NVLink fabric cannot train; see "
+					"'dmesg | grep -i nvswitch', then reload the driver",
+					inv->switches[i].driver ? inv->switches[i].driver
+								: "nothing");
+	return r;
+}
+
+/* /dev/nvidia-nvswitch*: one per bound NVSwitch and the control node, under the dynamic major. */
+static int expect_nvswitch_nodes(const char *proc_devices, struct gk_inventory *inv)
+{
+	size_t bound = 0;
+	unsigned major;
+	int r;
+
+	for (size_t i = 0; i < inv->n_switches; i++)
+		bound += nvswitch_bound(&inv->switches[i]);
+	if (bound == 0)
+		return 0;
+	r = procdevices_char_major(proc_devices, GK_NVSWITCH_DRIVER, &major);
+	if (r == -EBADMSG)
+		return add_problem(inv, "/proc/devices", "malformed character device line");
+	if (r < 0)
+		return add_problem(inv, "/proc/devices",
+				   "%zu NVSwitch(es) bound but no '" GK_NVSWITCH_DRIVER
+				   "' character device registered; reload the driver",
+				   bound);
+	return nvswitch_expect_nodes(&inv->nodes, major, bound);
+}
+
 static int expect_nodes(int rootfd, struct gk_inventory *inv)
 {
 	_cleanup_free_ char *text = NULL;
@@ -338,6 +379,9 @@ static int expect_nodes(int rootfd, struct gk_inventory *inv)
 	r = read_full_file_at(rootfd, "proc/devices", MAX_PROC_FILE, &text, NULL);
 	if (r < 0)
 		return add_problem(inv, "/proc/devices", "cannot read: %s", strerror(-r));
+	r = expect_nvswitch_nodes(text, inv);
+	if (r < 0)
+		return r;
 	r = procdevices_char_major(text, "nvidia-uvm", &major);
 	if (r == -EBADMSG)
 		return add_problem(inv, "/proc/devices", "malformed character device line");
@@ -414,6 +458,8 @@ int inventory_scan(int rootfd, struct gk_inventory *ret)
 	}
 	if (r >= 0)
 		r = check_orphan_infos(rootfd, &inv);
+	if (r >= 0)
+		r = check_switches(&inv);
 	if (r >= 0)
 		r = scan_nodes(rootfd, &inv);
 	if (r < 0)

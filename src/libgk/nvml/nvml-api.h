@@ -74,6 +74,39 @@ struct nvml_pci_info {
 	char bus_id[32];
 };
 
+/* GPU fabric registration (NVSwitch systems): NVML_GPU_FABRIC_STATE_*. The status is valid only
+ * once the state is COMPLETED. */
+enum nvml_gpu_fabric_state {
+	NVML_GPU_FABRIC_STATE_NOT_SUPPORTED = 0,
+	NVML_GPU_FABRIC_STATE_NOT_STARTED = 1,
+	NVML_GPU_FABRIC_STATE_IN_PROGRESS = 2,
+	NVML_GPU_FABRIC_STATE_COMPLETED = 3,
+};
+
+#define NVML_GPU_FABRIC_UUID_LEN 16
+
+/* nvmlGpuFabricInfo_t, filled by nvmlDeviceGetGpuFabricInfo (the first version). */
+struct nvml_gpu_fabric_info {
+	unsigned char cluster_uuid[NVML_GPU_FABRIC_UUID_LEN];
+	enum nvml_return status;
+	unsigned clique_id;
+	unsigned char state; /* nvmlGpuFabricState_t */
+};
+
+/* nvmlGpuFabricInfo_v2_t, filled by nvmlDeviceGetGpuFabricInfoV; later versions extend it at the
+ * end, so a library that knows them still fills this one when its version field asks for 2. */
+struct nvml_gpu_fabric_info_v2 {
+	unsigned version; /* NVML_GPU_FABRIC_INFO_V2 */
+	unsigned char cluster_uuid[NVML_GPU_FABRIC_UUID_LEN];
+	enum nvml_return status;
+	unsigned clique_id;
+	unsigned char state;
+	unsigned health_mask;
+};
+
+/* NVML_STRUCT_VERSION(GpuFabricInfo, 2): the size with the version in the top byte. */
+#define NVML_GPU_FABRIC_INFO_V2 ((unsigned)(sizeof(struct nvml_gpu_fabric_info_v2) | (2u << 24)))
+
 /* nvmlDevice_t: an opaque pointer owned by the library. */
 struct nvml_device;
 
@@ -120,3 +153,7 @@ enum nvml_return nvmlDeviceGetNvLinkRemotePciInfo_v2(struct nvml_device *device,
 						     struct nvml_pci_info *pci);
 enum nvml_return nvmlDeviceGetNvLinkRemoteDeviceType(struct nvml_device *device, unsigned link,
 						     enum nvml_nvlink_device_type *type);
+enum nvml_return nvmlDeviceGetGpuFabricInfo(struct nvml_device *device,
+					    struct nvml_gpu_fabric_info *info);
+enum nvml_return nvmlDeviceGetGpuFabricInfoV(struct nvml_device *device,
+					     struct nvml_gpu_fabric_info_v2 *info);

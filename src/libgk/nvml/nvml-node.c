@@ -38,6 +38,7 @@ static void read_gpu(struct gk_nvml *n, unsigned index, struct gk_nvml_gpu *g)
 		for (size_t v = 0; v < _GK_NVML_VALUE_MAX; v++)
 			g->values[v].status = g->status;
 		g->links_status = g->status;
+		g->fabric.read = g->status;
 		return;
 	}
 	if (nvml_gpu_uuid(n, index, g->uuid, sizeof(g->uuid)) != 0)
@@ -47,6 +48,8 @@ static void read_gpu(struct gk_nvml *n, unsigned index, struct gk_nvml_gpu *g)
 	for (size_t v = 0; v < _GK_NVML_VALUE_MAX; v++)
 		g->values[v].status = nvml_get(n, index, v, &g->values[v].value);
 	read_links(n, g);
+	snprintf(g->fabric.pci, sizeof(g->fabric.pci), "%s", g->pci);
+	g->fabric.read = nvml_fabric(n, index, &g->fabric.fabric);
 }
 
 static int set_error(struct gk_nvml_node *node, const char *msg)
@@ -117,6 +120,19 @@ void nvml_node_done(struct gk_nvml_node *node)
 	free(node->error);
 	free(node->gpus);
 	*node = (struct gk_nvml_node){};
+}
+
+struct gk_fabric_gpu *nvml_node_fabric(const struct gk_nvml_node *node, size_t *ret_n)
+{
+	struct gk_fabric_gpu *f = calloc(node->n_gpus + 1, sizeof(*f));
+
+	*ret_n = 0;
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < node->n_gpus; i++)
+		f[i] = node->gpus[i].fabric;
+	*ret_n = node->n_gpus;
+	return f;
 }
 
 const struct gk_nvml_gpu *nvml_node_find_gpu(const struct gk_nvml_node *node, const char *pci)
@@ -224,6 +240,9 @@ static struct json_object *errors_json(const struct gk_nvml_gpu *g)
 		json_object_object_add(
 			o, "nvlinks",
 			json_object_new_string(nvml_status_to_string(g->links_status)));
+	if (g->fabric.read != 0)
+		json_object_object_add(
+			o, "fabric", json_object_new_string(nvml_status_to_string(g->fabric.read)));
 	return o;
 }
 
@@ -238,6 +257,7 @@ static struct json_object *gpu_json(const struct gk_nvml_node *node, const struc
 	for (size_t v = 0; v < _GK_NVML_VALUE_MAX; v++)
 		json_object_object_add(o, nvml_value_name(v), reading_json(&g->values[v], v));
 	json_object_object_add(o, "nvlinks", links_json(node, g));
+	json_object_object_add(o, "fabric", fabric_gpu_to_json(&g->fabric, false));
 	json_object_object_add(o, "errors", errors_json(g));
 	return o;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "nvml/fabric.h"
 #include "nvml/nvml-api.h"
 #include "nvml/nvml.h"
 
@@ -25,7 +26,8 @@ struct gk_nvml_gpu {
 	struct gk_nvml_reading values[_GK_NVML_VALUE_MAX];
 	int links_status; /* 0, NVML_ERROR_NOT_SUPPORTED (no NVLink), or an error */
 	struct gk_nvml_link links[NVML_NVLINK_MAX_LINKS];
-	size_t n_links; /* the links the GPU has, active or not */
+	size_t n_links;		     /* the links the GPU has, active or not */
+	struct gk_fabric_gpu fabric; /* its NVLink fabric registration (NVSwitch nodes) */
 };
 
 struct gk_nvml_node {
@@ -52,6 +54,10 @@ int nvml_node_unavailable(const char *error, struct gk_nvml_node *ret);
 int nvml_node_scan(const char *path, unsigned timeout_ms, struct gk_nvml_node *ret);
 
 void nvml_node_done(struct gk_nvml_node *node);
+
+/* The GPUs' fabric entries as one array for fabric_verdict(): malloc()ed (NULL on -ENOMEM, or
+ * when the node has no GPU: *ret_n is then 0). */
+struct gk_fabric_gpu *nvml_node_fabric(const struct gk_nvml_node *node, size_t *ret_n);
 
 const struct gk_nvml_gpu *nvml_node_find_gpu(const struct gk_nvml_node *node, const char *pci);
 

@@ -185,6 +185,29 @@ static int job_link_remote_type(void *const *s, void *p)
 	return r;
 }
 
+/* The fabric state and status into u[0], u[1]. */
+static int job_fabric_v(void *const *s, void *p)
+{
+	struct nvml_args *a = p;
+	struct nvml_gpu_fabric_info_v2 info = {.version = NVML_GPU_FABRIC_INFO_V2};
+	int r = SYM(s, OP_FABRIC_V, nvmlDeviceGetGpuFabricInfoV)(a->dev, &info);
+
+	a->u[0] = info.state;
+	a->u[1] = (unsigned)info.status;
+	return r;
+}
+
+static int job_fabric(void *const *s, void *p)
+{
+	struct nvml_args *a = p;
+	struct nvml_gpu_fabric_info info = {};
+	int r = SYM(s, OP_FABRIC, nvmlDeviceGetGpuFabricInfo)(a->dev, &info);
+
+	a->u[0] = info.state;
+	a->u[1] = (unsigned)info.status;
+	return r;
+}
+
 static const struct {
 	const char *symbol;
 	nvml_worker_fn job;
@@ -222,6 +245,8 @@ static const struct {
 	[OP_LINK_REMOTE_PCI] = {"nvmlDeviceGetNvLinkRemotePciInfo_v2", job_link_remote_pci, false},
 	[OP_LINK_REMOTE_TYPE] = {"nvmlDeviceGetNvLinkRemoteDeviceType", job_link_remote_type,
 				 false},
+	[OP_FABRIC_V] = {"nvmlDeviceGetGpuFabricInfoV", job_fabric_v, false},
+	[OP_FABRIC] = {"nvmlDeviceGetGpuFabricInfo", job_fabric, false},
 };
 
 const char *nvml_op_symbol(enum nvml_op op)

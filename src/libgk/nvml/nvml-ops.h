@@ -36,6 +36,8 @@ enum nvml_op {
 	OP_LINK_STATE,
 	OP_LINK_REMOTE_PCI,
 	OP_LINK_REMOTE_TYPE,
+	OP_FABRIC_V, /* nvmlDeviceGetGpuFabricInfoV (R535+) */
+	OP_FABRIC,   /* nvmlDeviceGetGpuFabricInfo: older libraries */
 	_OP_MAX,
 };
 

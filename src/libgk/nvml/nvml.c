@@ -489,6 +489,18 @@ int nvml_link(struct gk_nvml *n, unsigned gpu, unsigned link, struct gk_nvml_lin
 	return 0;
 }
 
+int nvml_fabric(struct gk_nvml *n, unsigned gpu, struct gk_nvml_fabric *ret)
+{
+	enum nvml_op op = n->sym[OP_FABRIC_V] ? OP_FABRIC_V : OP_FABRIC;
+	struct nvml_args a = {};
+	int r = dev_call(n, gpu, op, &a);
+
+	if (r != 0)
+		return r;
+	*ret = (struct gk_nvml_fabric){.state = a.u[0], .status = (int)a.u[1]};
+	return 0;
+}
+
 const char *nvml_peer_to_string(enum gk_nvml_peer p)
 {
 	static const char *const names[] = {

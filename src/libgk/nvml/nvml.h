@@ -137,6 +137,17 @@ int nvml_link(struct gk_nvml *n, unsigned gpu, unsigned link, struct gk_nvml_lin
 
 const char *nvml_peer_to_string(enum gk_nvml_peer p);
 
+/* A GPU's registration with the NVLink fabric (NVSwitch systems). */
+struct gk_nvml_fabric {
+	unsigned state; /* enum nvml_gpu_fabric_state */
+	int status;	/* NVML's error status of the registration; meaningful once COMPLETED */
+};
+
+/* Reads @gpu's fabric state through nvmlDeviceGetGpuFabricInfoV, or the first version where the
+ * library predates it. Returns 0, NVML_ERROR_FUNCTION_NOT_FOUND (neither is exported), or the
+ * call's status. */
+int nvml_fabric(struct gk_nvml *n, unsigned gpu, struct gk_nvml_fabric *ret);
+
 /*
  * Legacy (kernel) persistence mode for the pm verb when gpukeepd is not running. Return 0 or
  * -errno (see nvml_status_to_errno()); nvml_last_error() says why in words.

@@ -7,6 +7,7 @@
 
 #include "macro.h"
 #include "node/holders-stop.h"
+#include "node/nvswitch.h"
 #include "procedure/reload-plan.h"
 #include "string-util.h"
 
@@ -27,8 +28,10 @@ static enum gk_refusal refusal_of(const struct gk_holders *holders, pid_t daemon
 	for (size_t i = 0; i < holders->n; i++)
 		if (holders->holders[i].unkillable)
 			return GK_REFUSE_UNKILLABLE;
+	/* the fabric manager is the procedures' to stop and start, in its place (fabric.h) */
 	for (size_t i = 0; i < holders->n; i++)
-		others |= holders->holders[i].pid != daemon_pid;
+		others |= holders->holders[i].pid != daemon_pid &&
+			  !holder_is_fabric_manager(&holders->holders[i]);
 	return others && !kill ? GK_REFUSE_HOLDERS : GK_REFUSE_NONE;
 }
 
@@ -41,6 +44,8 @@ static int plan_one(const struct gk_holder *h, pid_t daemon_pid, struct gk_reloa
 {
 	_cleanup_free_ char *c = NULL;
 
+	if (holder_is_fabric_manager(h))
+		return 0;
 	switch (holder_stop_how(h, daemon_pid)) {
 	case GK_STOP_DAEMON:
 		return 0;

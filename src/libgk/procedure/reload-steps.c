@@ -316,12 +316,12 @@ int step_stop(struct gk_engine *e, char **ret_detail)
 		c->holders = holders_free(c->holders);
 		if (r == 0)
 			r = reload_observe(e, true);
-		if (r == 0 && c->holders->n == 0)
+		if (r == 0 && fabric_other_holders(c->holders) == 0)
 			break;
 	}
 	if (r != 0)
 		return r;
-	if (c->holders->n > 0) {
+	if (fabric_other_holders(c->holders) > 0) {
 		who = stop_describe(c->holders, 0);
 		return engine_verdict(e, GK_EXIT_FAILED,
 				      "the GPUs are still held after %d rounds of stopping their "

@@ -8,6 +8,7 @@
 
 #include "node/holders.h"
 #include "node/inventory.h"
+#include "procedure/fabric.h"
 #include "procedure/reload.h"
 
 /* What the reload keeps in its journal: everything it must know to finish or undo. */
@@ -22,6 +23,7 @@ struct reload_record {
 	bool daemon_released; /* gpukeepd was asked to release its devices */
 	char *daemon_socket;
 	char *settings_file; /* NVML settings saved before the unload (in the state dir), or NULL */
+	struct gk_fabric_record fabric; /* the fabric manager stopped, the fabric to wait for */
 };
 
 struct reload_ctx {
@@ -62,6 +64,15 @@ int step_restore(struct gk_engine *e, char **ret_detail);
 int step_validate_check(struct gk_engine *e, char **ret_plan);
 int step_validate(struct gk_engine *e, char **ret_detail);
 int step_report(struct gk_engine *e, char **ret_detail);
+
+/* The fabric manager and the NVLink fabric (reload-fabric.c). */
+int step_fabric_stop_check(struct gk_engine *e, char **ret_plan);
+int step_fabric_stop(struct gk_engine *e, char **ret_detail);
+int step_fabric_stop_undo(struct gk_engine *e, char **ret_failed);
+int step_fabric_start_check(struct gk_engine *e, char **ret_plan);
+int step_fabric_start(struct gk_engine *e, char **ret_detail);
+int step_fabric_wait_check(struct gk_engine *e, char **ret_plan);
+int step_fabric_wait(struct gk_engine *e, char **ret_detail);
 
 /* NVML around the reload, through the helper (reload-nvml.c). */
 int reload_nvml_snapshot(struct gk_engine *e, char **ret_note);

@@ -33,6 +33,13 @@ static const struct gk_step steps[] = {
 	 .check = step_stop_check,
 	 .apply = step_stop,
 	 .undo = step_stop_undo},
+	{.name = "fabric-stop",
+	 .help = "fabric-stop: on an NVSwitch node, the fabric manager stops after every GPU "
+		 "process (its unit, else its process)",
+	 .changes_node = true,
+	 .check = step_fabric_stop_check,
+	 .apply = step_fabric_stop,
+	 .undo = step_fabric_stop_undo},
 	{.name = "unload",
 	 .help = "unload: leaves first through libkmod, never forced; retried while in use",
 	 .changes_node = true,
@@ -49,6 +56,18 @@ static const struct gk_step steps[] = {
 		 "settings restored",
 	 .changes_node = true,
 	 .apply = step_restore},
+	{.name = "fabric-start",
+	 .help = "fabric-start: the fabric manager starts again, once the driver and gpukeepd are "
+		 "back",
+	 .changes_node = true,
+	 .check = step_fabric_start_check,
+	 .apply = step_fabric_start},
+	{.name = "fabric-wait",
+	 .help = "fabric-wait: until every GPU's NVLink fabric state is completed with success, "
+		 "with a deadline (--fabric-timeout); a fabric that does not complete is exit 4",
+	 .final = true,
+	 .check = step_fabric_wait_check,
+	 .apply = step_fabric_wait},
 	{.name = "validate",
 	 .help = "validate: against --baseline, or against the node as it was before",
 	 .final = true,
@@ -78,6 +97,7 @@ void reload_record_done(struct reload_record *r)
 	strv_free(r->containers);
 	free(r->daemon_socket);
 	free(r->settings_file);
+	fabric_record_done(&r->fabric);
 	*r = (struct reload_record){};
 }
 
@@ -109,6 +129,7 @@ struct json_object *reload_record_to_json(const struct reload_record *r)
 	ok = ok && (!r->settings_file ||
 		    put(o, "settings_file", json_object_new_string(r->settings_file), false));
 	ok = ok && (r->settings_file || put(o, "settings_file", NULL, true));
+	ok = ok && put(o, "fabric", fabric_record_to_json(&r->fabric), false);
 	if (!ok) {
 		json_object_put(o);
 		return NULL;
@@ -150,6 +171,18 @@ int reload_record_from_json(struct json_object *o, struct reload_record *ret, ch
 	r.daemon_released = v && json_object_get_boolean(v);
 	r.settings_file = jcheck_string(&c, o, "record", "settings_file", true);
 	r.daemon_socket = jcheck_string(&c, o, "record", "daemon_socket", true);
+	/* the fabric came after the engine: older journals have none */
+	v = NULL;
+	json_object_object_get_ex(o, "fabric", &v);
+	if (!c.error && !c.oom) {
+		_cleanup_free_ char *inner = NULL;
+
+		k = fabric_record_from_json(v, &r.fabric, &inner);
+		if (k == -ENOMEM)
+			c.oom = true;
+		else if (k < 0)
+			jcheck_fail(&c, "record: %s", strna(inner));
+	}
 	if (!c.error && !c.oom && !r.daemon_socket)
 		jcheck_fail(&c, "record: daemon_socket is null");
 	if (!c.error && r.settings_file && strchr(r.settings_file, '/'))
@@ -191,8 +224,10 @@ static void resume(struct gk_engine *e)
 {
 	/* until the driver is unloaded, new holders may have come (a service restarted, a job
 	 * started): stop them again, as the first run was allowed to */
-	if (engine_step_status(e, "unload") != GK_STEP_DONE)
+	if (engine_step_status(e, "unload") != GK_STEP_DONE) {
 		engine_set_step_status(e, "stop", GK_STEP_PENDING);
+		engine_set_step_status(e, "fabric-stop", GK_STEP_PENDING);
+	}
 }
 
 const struct gk_procedure reload_procedure = {

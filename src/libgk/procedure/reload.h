@@ -13,15 +13,17 @@
 #define GK_RELOAD_JOURNAL_LAST "reload.journal.last"
 
 struct gk_reload_opts {
-	const char *root;	   /* node root for /sys, /proc, /dev ("/") */
-	const char *baseline_path; /* NULL: validate against the node as it was before */
-	const char *socket;	   /* gpukeepd's socket */
-	const char *systemctl;	   /* the service manager's command */
-	bool nvml;		   /* save and restore settings and NVLinks through the helper */
-	bool kill;		   /* stop holders (without it, holders refuse the reload) */
-	bool diag;		   /* run dcgmi diag -r 1 after validation */
-	unsigned grace_ms;	   /* SIGTERM to SIGKILL */
-	unsigned unload_budget_ms; /* per module, while it is still in use */
+	const char *root;	    /* node root for /sys, /proc, /dev ("/") */
+	const char *baseline_path;  /* NULL: validate against the node as it was before */
+	const char *socket;	    /* gpukeepd's socket */
+	const char *systemctl;	    /* the service manager's command */
+	bool nvml;		    /* save and restore settings and NVLinks through the helper */
+	bool kill;		    /* stop holders (without it, holders refuse the reload) */
+	bool diag;		    /* run dcgmi diag -r 1 after validation */
+	unsigned grace_ms;	    /* SIGTERM to SIGKILL */
+	unsigned unload_budget_ms;  /* per module, while it is still in use */
+	unsigned fabric_timeout_ms; /* the NVLink fabric's wait; 0: the default */
+	const struct gk_fabric_ops *fabric; /* NULL: NVML (fabric_ops_nvml) */
 	const struct gk_node_ops *ops;
 	struct gk_engine_opts engine; /* state directory, dry run, the runner's own effects */
 };
