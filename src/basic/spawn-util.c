@@ -122,14 +122,6 @@ static int safe_close_fd(int fd)
 	return -1;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads what is there from @fd into @buf; returns 0 at end of file, 1 for more, -errno
  * (-EAGAIN: nothing more for now on a non-blocking @fd). */
 static int drain(int fd, char *buf, size_t max, size_t *len)
@@ -152,7 +144,7 @@ static int drain(int fd, char *buf, size_t max, size_t *len)
 
 int spawn_capture_timeout(char *const argv[], unsigned timeout_ms, size_t max, char **ret_out)
 {
-	long long deadline = now_ms() + timeout_ms;
+	uint64_t deadline = now_ms() + timeout_ms;
 	struct pollfd p[2] = {{.fd = -1, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
 	int pipefd[2], r, status, result = 0;
 	char *buf = malloc(max + 1);
@@ -177,13 +169,13 @@ int spawn_capture_timeout(char *const argv[], unsigned timeout_ms, size_t max, c
 	/* until the pipe closes (a grandchild may keep it open: then until the child exits and
 	 * the deadline passes) */
 	while (p[0].fd >= 0) {
-		long long left = deadline - now_ms();
+		int left = deadline_left_ms(deadline);
 
-		if (left <= 0) {
+		if (left == 0) {
 			result = -ETIMEDOUT;
 			break;
 		}
-		r = poll(p, p[1].fd >= 0 ? 2 : 1, (int)left);
+		r = poll(p, p[1].fd >= 0 ? 2 : 1, left);
 		if (r < 0 && errno != EINTR) {
 			result = -errno;
 			break;
@@ -247,20 +239,20 @@ static int capture_read(struct capture *c)
 }
 
 /* Polls both streams until both are at end of file or @deadline passes (-ETIMEDOUT). */
-static int capture_loop(struct capture c[2], int64_t deadline)
+static int capture_loop(struct capture c[2], uint64_t deadline)
 {
 	int open_streams = 2;
 
 	while (open_streams > 0) {
 		struct pollfd p[2];
-		int64_t left = deadline - now_ms();
+		int left = deadline_left_ms(deadline);
 		int r;
 
-		if (left <= 0)
+		if (left == 0)
 			return -ETIMEDOUT;
 		for (int i = 0; i < 2; i++)
 			p[i] = (struct pollfd){.fd = c[i].fd, .events = POLLIN};
-		r = poll(p, 2, (int)left);
+		r = poll(p, 2, left);
 		if (r < 0 && errno != EINTR)
 			return -errno;
 		for (int i = 0; i < 2 && r > 0; i++) {
@@ -281,7 +273,7 @@ static int capture_loop(struct capture c[2], int64_t deadline)
 
 int spawn_capture(char *const argv[], unsigned timeout_ms, size_t max, struct spawn_output *ret)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = now_ms() + timeout_ms;
 	int out[2] = {-EBADF, -EBADF}, err[2] = {-EBADF, -EBADF};
 	struct capture c[2] = {};
 	int r, status;

@@ -19,7 +19,7 @@
 #include "nvml-cli.h"
 #include "nvml/nvml.h"
 #include "parse-util.h"
-#include "sched/kmsg-xid.h"
+#include "ladder/kmsg-scan.h"
 #include "time-util.h"
 
 static const char *const status_names[_HEALTH_STATUS_MAX] = {
@@ -246,7 +246,7 @@ static void check_daemon(const struct health_options *o, struct health_result *r
 	unsigned held = 0;
 	int r;
 
-	r = client_connect(o->socket, &fd);
+	r = client_connect(o->socket, (int)o->timeout_ms, &fd);
 	if (r == -ENOENT || r == -ECONNREFUSED || r == -ENOTDIR)
 		return result(ret, HEALTH_SKIPPED, "gpukeepd not running (%s)", o->socket);
 	if (r < 0)

@@ -35,7 +35,7 @@ bool nvpd_cli_wanted(const char *gk_socket)
 {
 	_cleanup_close_ int fd = -EBADF;
 	struct nvpd_conn *c = NULL;
-	int r = client_connect(gk_socket, &fd);
+	int r = client_connect(gk_socket, NVPD_CLI_TIMEOUT_MS, &fd);
 	bool answers;
 
 	if (r != -ENOENT && r != -ECONNREFUSED && r != -ENOTDIR)

@@ -45,7 +45,7 @@ static void probe_daemon(struct watch_probe *p, struct gk_engine *e)
 	size_t n;
 
 	e->metrics.gpus_held = -1;
-	if (!req || !p->cfg->gpukeepd_socket || client_connect(p->cfg->gpukeepd_socket, &fd) < 0) {
+	if (!req || !p->cfg->gpukeepd_socket || client_connect(p->cfg->gpukeepd_socket, 1000, &fd) < 0) {
 		json_object_put(req);
 		return;
 	}

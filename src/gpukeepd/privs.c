@@ -100,7 +100,8 @@ int dir_prepare(const char *path, uid_t uid, gid_t gid, int *ret_fd, char *why, 
 	/*
 	 * An existing directory is the daemon's only if it already belongs to the daemon user, or
 	 * is a root-owned one named "gpukeep" (what systemd's RuntimeDirectory= and StateDirectory=
-	 * or an installer create). Anything else (--state-dir /tmp) is refused: chown and chmod
+	 * or an installer create), or "nvidia-persistenced" (the RPC socket's, as NVIDIA's unit and
+	 * init scripts create it). Anything else (--state-dir /tmp) is refused: chown and chmod
 	 * would have handed someone else's directory to the daemon user. Writable by others is
 	 * never safe: anyone could replace the socket or the state file.
 	 */
@@ -110,7 +111,8 @@ int dir_prepare(const char *path, uid_t uid, gid_t gid, int *ret_fd, char *why, 
 		return -EPERM;
 	}
 	if (!created && st.st_uid != uid &&
-	    !(st.st_uid == 0 && streq(base ? base + 1 : path, "gpukeep"))) {
+	    !(st.st_uid == 0 && (streq(base ? base + 1 : path, "gpukeep") ||
+				 streq(base ? base + 1 : path, "nvidia-persistenced")))) {
 		snprintf(why, whylen,
 			 "it exists and belongs to uid %u, not to the daemon's uid %u; give "
 			 "gpukeepd "

@@ -432,18 +432,24 @@ static bool someone_listens(const char *path)
 int rpc_socket_open(const struct gkd_config *cfg, uid_t uid, gid_t gid, int *ret_fd)
 {
 	_cleanup_free_ char *dir = NULL;
+	char why[256] = "";
 	int r;
 
 	*ret_fd = -EBADF;
 	if (!cfg->nvpd_socket_path || srv.given_up)
 		return 0;
 	dir = dir_of(cfg->nvpd_socket_path);
-	r = dir ? dir_prepare(dir, uid, gid, NULL) : -ENOMEM;
+	/* the directory rpc_prepare_dir() made is ours: hand it to the daemon's user first, so
+	 * that dir_prepare() (which refuses other people's directories) sees it as the daemon's */
+	if (dir && srv.made_dir && chown(dir, uid, gid) < 0)
+		log_warning_errno(errno, "cannot chown %s: %m", dir);
+	r = dir ? dir_prepare(dir, uid, gid, NULL, why, sizeof(why)) : -ENOMEM;
+	if (r < 0 && why[0])
+		log_error("cannot prepare the RPC socket's directory %s: %s", strna(dir), why);
+	else if (r < 0)
+		log_error_errno(r, "cannot prepare the RPC socket's directory %s: %m", strna(dir));
 	if (r < 0)
-		return give_up(cfg, log_error_errno(r,
-						    "cannot prepare the RPC socket's directory "
-						    "%s: %m",
-						    strna(dir)));
+		return give_up(cfg, r);
 	if (someone_listens(cfg->nvpd_socket_path)) {
 		log_error("another daemon serves %s (nvidia-persistenced?): stop it first, or run "
 			  "with --no-nvpd-socket",

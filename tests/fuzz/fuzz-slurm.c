@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched/kmsg-xid.h"
+#include "ladder/kmsg-scan.h"
 #include "sched/sched-policy.h"
 #include "sched/slurm-parse.h"
 

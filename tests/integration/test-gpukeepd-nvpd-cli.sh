@@ -73,6 +73,8 @@ fi
 ROOT=$(gkd_root hgx-8gpu)
 mkdir -p "$GK_TMP/bin"
 ln -s "$GPUKEEPD" "$GK_TMP/bin/nvidia-persistenced"
+# The daemon makes its own directories for its user (an existing root-owned one is refused).
+rm -rf "$GK_TMP/nvpd" "$GK_TMP/run" "$GK_TMP/state"
 PIDFILE=$GK_TMP/nvpd/nvidia-persistenced.pid
 # NVIDIA's own command line, plus where the test keeps its files.
 "$GK_TMP/bin/nvidia-persistenced" --user nobody --persistence-mode --no-uvm-persistence-mode \

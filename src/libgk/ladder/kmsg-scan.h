@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Xids from the kernel log, for `gpukeep health`: /dev/kmsg records ("prio,seq,usec,flags;text")
- * and the driver's Xid line. A small matcher of its own until the watcher's parser
- * (src/libgk/ladder/) is merged; health should then use that one.
+ * Xids from the kernel log, for `gpukeep health`: a whole log read at once, each record parsed by
+ * kmsg.h and each message by nvline.h (the watcher's parsers), the Xid records handed over.
  */
 #pragma once
 
@@ -10,20 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ladder/kmsg.h"
 #include "node/pci.h"
-
-struct gk_kmsg_record {
-	uint64_t seq;
-	uint64_t usec;	 /* CLOCK_MONOTONIC time of the record */
-	const char *msg; /* into the parsed text; not NUL-terminated */
-	size_t msg_len;
-};
-
-/*
- * Parses one record of @len bytes (one line; /dev/kmsg's continuation lines, which start with a
- * space, are not records). Returns 0, or -EINVAL when it is not "prio,seq,usec,flags...;text".
- */
-int kmsg_parse_record(const char *line, size_t len, struct gk_kmsg_record *ret);
 
 struct gk_xid {
 	unsigned xid;
@@ -31,8 +18,8 @@ struct gk_xid {
 };
 
 /*
- * Whether the message @msg (@len bytes) is an Xid line: "NVRM: Xid (PCI:0000:07:00): 79, ..."
- * or the older "NVRM: Xid (0000:07:00): 79, ...". Returns true and fills *ret.
+ * Whether the message @msg (@len bytes) is an Xid line (every form nvline_parse() knows, and a
+ * "fallen off the bus" line as Xid 79). Returns true and fills *ret.
  */
 bool xid_match(const char *msg, size_t len, struct gk_xid *ret);
 

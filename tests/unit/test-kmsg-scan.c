@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "sched/kmsg-xid.h"
+#include "ladder/kmsg-scan.h"
 
 static void test_record(void **state)
 {
@@ -21,7 +21,7 @@ static void test_record(void **state)
 
 	assert_int_equal(kmsg_parse_record(l, strlen(l), &r), 0);
 	assert_int_equal(r.seq, 159);
-	assert_int_equal(r.usec, 423091);
+	assert_int_equal(r.ts_usec, 423091);
 	assert_int_equal(r.msg_len, 7);
 	assert_memory_equal(r.msg, "ACPI: x", 7);
 	l = "4,2,3,c,caller=T1;text";

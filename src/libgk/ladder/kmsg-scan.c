@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Kernel log records and the NVIDIA driver's Xid lines (see kmsg-xid.h). */
-#include <ctype.h>
+/* Kernel log records and the NVIDIA driver's Xid lines (see kmsg-scan.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,85 +10,26 @@
 
 #include "fileio.h"
 #include "macro.h"
-#include "sched/kmsg-xid.h"
+#include "ladder/kmsg-scan.h"
+#include "ladder/nvline.h"
 
 #define KMSG_MAX_BYTES	(16u << 20) /* the largest kernel log buffer is a few MiB */
 #define KMSG_RECORD_MAX 8192	    /* a /dev/kmsg read returns one record, at most this much */
 
-/* Parses a decimal number at *p up to @end, moving *p past it. */
-static int parse_u64(const char **p, const char *end, uint64_t *ret)
-{
-	uint64_t v = 0;
-	const char *s = *p;
-
-	if (s >= end || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	for (; s < end && isdigit((unsigned char)*s); s++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*p = s;
-	*ret = v;
-	return 0;
-}
-
-int kmsg_parse_record(const char *line, size_t len, struct gk_kmsg_record *ret)
-{
-	const char *end = line + len, *p = line, *semi = memchr(line, ';', len);
-	uint64_t prio, seq, usec;
-
-	if (!semi)
-		return -EINVAL;
-	if (parse_u64(&p, semi, &prio) < 0 || p >= semi || *p++ != ',')
-		return -EINVAL;
-	if (parse_u64(&p, semi, &seq) < 0 || p >= semi || *p++ != ',')
-		return -EINVAL;
-	if (parse_u64(&p, semi, &usec) < 0 || p >= semi || *p != ',')
-		return -EINVAL;
-	*ret = (struct gk_kmsg_record){
-		.seq = seq, .usec = usec, .msg = semi + 1, .msg_len = (size_t)(end - semi - 1)};
-	return 0;
-}
-
-/* memmem() for a NUL-terminated needle. */
-static const char *find(const char *s, size_t len, const char *needle)
-{
-	return memmem(s, len, needle, strlen(needle));
-}
-
 bool xid_match(const char *msg, size_t len, struct gk_xid *ret)
 {
-	const char *end = msg + len, *p = find(msg, len, "NVRM: Xid ("), *close;
-	struct gk_xid x = {};
-	uint64_t xid;
-	size_t plen;
+	struct gk_nv_event ev;
 
-	if (!p)
+	if (nvline_parse(msg, len, &ev) <= 0)
 		return false;
-	p += strlen("NVRM: Xid (");
-	if ((size_t)(end - p) > 4 && memcmp(p, "PCI:", 4) == 0)
-		p += 4;
-	close = memchr(p, ')', (size_t)(end - p));
-	if (!close || close == p)
+	if (ev.kind != GK_NV_XID && ev.kind != GK_NV_FALLEN_OFF)
 		return false;
-	for (const char *c = p; c < close; c++)
-		if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
-			return false;
-	plen = (size_t)(close - p);
-	if (plen >= sizeof(x.pci))
-		plen = sizeof(x.pci) - 1;
-	memcpy(x.pci, p, plen);
-	p = close + 1;
-	if (end - p < 3 || p[0] != ':' || p[1] != ' ')
-		return false;
-	p += 2;
-	if (parse_u64(&p, end, &xid) < 0 || xid > 100000)
-		return false;
-	x.xid = (unsigned)xid;
-	*ret = x;
+	*ret = (struct gk_xid){.xid = ev.code};
+	snprintf(ret->pci, sizeof(ret->pci), "%s", ev.pci);
 	return true;
 }
+
+
 
 /* The whole log as text, one record per line: a file as it is, /dev/kmsg one read per record. */
 static int read_log(const char *path, char **ret, size_t *ret_len)
