@@ -36,6 +36,7 @@ enum nvml_op {
 	OP_LINK_STATE,
 	OP_LINK_REMOTE_PCI,
 	OP_LINK_REMOTE_TYPE,
+	OP_FIELD_VALUE,
 	_OP_MAX,
 };
 
