@@ -7,6 +7,8 @@
 
 #include "baseline/validate.h"
 #include "daemon/client.h"
+#include "ladder/nvline.h"
+#include "ladder/policy.h"
 #include "log.h"
 #include "node.h"
 #include "nvml-cli.h"
@@ -86,6 +88,38 @@ static void probe_daemon(struct watch_probe *p, struct gk_engine *e)
 	json_object_put(reply);
 }
 
+static const char *recovery_name(unsigned v)
+{
+	static const char *const names[] = {"none",	 "GPU reset",	    "node reboot",
+					    "drain P2P", "drain and reset", "recover IMEX domain",
+					    "bus reset", "system reboot"};
+
+	return v < ELEMENTSOF(names) ? names[v] : "unknown";
+}
+
+/* The driver's recovery action per GPU (NVML field 230): acted on when it changes to one that
+ * asks for a rung, once per change (the driver keeps it set until the GPU recovers). */
+static void probe_recovery(struct watch_probe *p, struct gk_engine *e, unsigned n, uint64_t now_us)
+{
+	for (unsigned i = 0; i < n && i < ELEMENTSOF(p->recovery); i++) {
+		char pci[GK_PCI_ADDR_STRLEN], gpu[GK_NV_PCI_LEN], why[256];
+		enum gk_ladder_rung rung;
+		unsigned v;
+
+		if (nvml_gpu_recovery_action(p->nvml, i, &v) != 0 || v == p->recovery[i])
+			continue;
+		p->recovery[i] = v;
+		rung = policy_recovery_action_rung(v);
+		if (rung == GK_LADDER_NONE || nvml_gpu_pci(p->nvml, i, pci, sizeof(pci)) != 0 ||
+		    nvline_normalize_pci(pci, strlen(pci), gpu) < 0)
+			continue;
+		snprintf(why, sizeof(why), "NVML: the driver's recovery action for %s is %s (%u)",
+			 gpu, recovery_name(v), v);
+		engine_external(e, rung, rung == GK_LADDER_RESET ? gpu : "", "recovery-action", why,
+				now_us);
+	}
+}
+
 void watch_probe_run(struct watch_probe *p, struct gk_engine *e, uint64_t now_us)
 {
 	_cleanup_free_ char *err = NULL;
@@ -108,8 +142,10 @@ void watch_probe_run(struct watch_probe *p, struct gk_engine *e, uint64_t now_us
 	}
 	e->metrics.probes++;
 	r = nvml_gpu_count(p->nvml, &n);
-	if (r == 0)
+	if (r == 0) {
+		probe_recovery(p, e, n, now_us);
 		return;
+	}
 	if (!nvml_is_hung(p->nvml)) {
 		e->metrics.probe_failures++;
 		log_debug("NVML probe failed: %s", nvml_last_error(p->nvml));

@@ -422,6 +422,23 @@ static struct json_object *nvlink(struct json_object *g, unsigned link, enum nvm
 	return *ret == NVML_SUCCESS ? json_object_array_get_idx(links, link) : NULL;
 }
 
+/* Field 230 (the GPU recovery action) from "recovery_action"; other fields are not supported. */
+enum nvml_return nvmlDeviceGetFieldValues(struct nvml_device *device, int count,
+					  struct nvml_field_value *values)
+{
+	ENTER(device, "nvmlDeviceGetFieldValues");
+	for (int i = 0; i < count; i++) {
+		struct json_object *v = values[i].field_id == NVML_FI_DEV_GET_GPU_RECOVERY_ACTION
+						? get(g, "recovery_action")
+						: NULL;
+
+		values[i].nvml_return = v ? NVML_SUCCESS : NVML_ERROR_NOT_SUPPORTED;
+		if (v)
+			values[i].value.ui = (unsigned)json_object_get_int(v);
+	}
+	return leave(NVML_SUCCESS);
+}
+
 enum nvml_return nvmlDeviceGetNvLinkState(struct nvml_device *device, unsigned link,
 					  enum nvml_enable_state *active)
 {

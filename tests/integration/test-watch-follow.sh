@@ -118,6 +118,25 @@ gk_check "the event log says it was resumed" -- grep -q '"type":"action-resumed"
 gk_check "the journal is gone: the reload finished" -- test ! -e "$FAKE_JOURNAL"
 unset FAKE_JOURNAL
 
+# NVML's recovery action (the fake libnvidia-ml): GPU 2 asks for a reset, once
+python3 - "$GK_SOURCE_DIR/tests/fakenvml/states/hgx-8gpu.json" "$C/nvml.json" <<'EOF_NVML'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["gpus"][2]["recovery_action"] = 1
+json.dump(d, open(sys.argv[2], "w"))
+EOF_NVML
+: >"$C/fake/calls"
+GPUKEEP_NVML=$GK_BUILD_DIR/tests/fakenvml/libfakenvml.so FAKENVML_STATE=$C/nvml.json watch --act &
+w=$!
+gk_check "NVML's recovery action 'GPU reset' for GPU 2: that GPU is reset" -- \
+	wait_for 10 grep -qs "reset 0000:3a:00.0" "$C/fake/calls"
+sleep 2.5
+gk_check "... once, not on every probe" -- test "$(calls)" = "reset 0000:3a:00.0;"
+gk_check "... and the decision says why" -- \
+	grep -q 'recovery action for 0000:3a:00 is GPU reset (1)","source":"recovery-action"' "$C/state/events.log"
+kill -TERM "$w"
+wait "$w"
+
 if grep -qa __asan_init "$GPUKEEP"; then
 	echo "# valgrind cannot run a sanitizer build; the sanitizers check this one"
 elif command -v valgrind >/dev/null; then

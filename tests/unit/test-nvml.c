@@ -130,6 +130,26 @@ static void test_pair_and_unsupported(void **unused)
 	nvml_close(n);
 }
 
+static void test_recovery_action(void **unused)
+{
+	struct json_object *s = fake_state_load("hgx-8gpu.json");
+	struct gk_nvml *n = NULL;
+	unsigned v = 99;
+
+	json_object_object_add(fake_gpu(s, 2), "recovery_action", json_object_new_int(2));
+	assert_int_equal(fake_state_write(s), 0);
+	n = open_ok(1000);
+	/* field 230 through nvmlDeviceGetFieldValues */
+	/* the first call on a GPU looks its handle up: the field id must survive that */
+	assert_int_equal(nvml_gpu_recovery_action(n, 2, &v), 0);
+	assert_int_equal(v, 2);
+	/* a GPU whose driver does not report it: the field's own status, value untouched */
+	v = 99;
+	assert_int_equal(nvml_gpu_recovery_action(n, 0, &v), NVML_ERROR_NOT_SUPPORTED);
+	assert_int_equal(v, 99);
+	nvml_close(n);
+}
+
 static void test_hang_detected_within_deadline(void **unused)
 {
 	struct json_object *s = fake_state_load("hgx-8gpu.json");
@@ -238,6 +258,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_open_failures, teardown),
 		cmocka_unit_test_teardown(test_hgx_values_and_topology, teardown),
 		cmocka_unit_test_teardown(test_pair_and_unsupported, teardown),
+		cmocka_unit_test_teardown(test_recovery_action, teardown),
 		cmocka_unit_test_teardown(test_hang_detected_within_deadline, teardown),
 		cmocka_unit_test_teardown(test_late_return_after_abandon, teardown),
 		cmocka_unit_test_teardown(test_lost_gpu, teardown),

@@ -8,38 +8,11 @@
 #include <time.h>
 
 #include "core/json-util.h"
+#include "ladder/engine-json.h"
 #include "ladder/engine.h"
 #include "ladder/kmsg.h"
 #include "macro.h"
 #include "string-util.h"
-
-struct json_object *engine_event_new(const char *type)
-{
-	struct json_object *o = json_object_new_object();
-	struct timespec ts;
-	struct tm tm;
-	char buf[64];
-
-	if (!o)
-		return NULL;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%03ldZ", ts.tv_nsec / 1000000);
-	json_object_object_add(o, "time", json_object_new_string(buf));
-	json_object_object_add(o, "type", json_object_new_string(type));
-	return o;
-}
-
-static void add_str(struct json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
-}
-
-static void add_int(struct json_object *o, const char *k, int64_t v)
-{
-	json_object_object_add(o, k, json_object_new_int64(v));
-}
 
 static void emit(struct gk_engine *e, struct json_object *ev)
 {
@@ -121,7 +94,7 @@ static void unhealthy(struct gk_engine *e, const char *why)
 	e->metrics.healthy = false;
 	ev = engine_event_new("node-unhealthy");
 	if (ev)
-		add_str(ev, "why", why);
+		json_add_str(ev, "why", why);
 	emit(e, ev);
 }
 
@@ -153,10 +126,10 @@ static struct json_object *command_json(const struct gk_engine *e, enum gk_ladde
 
 static void action_fields(struct json_object *ev, const struct gk_guard_action *a)
 {
-	add_int(ev, "action", (int64_t)a->id);
-	add_str(ev, "rung", ladder_rung_to_string(a->rung));
-	add_str(ev, "gpu", a->gpu[0] ? a->gpu : NULL);
-	add_str(ev, "fault", a->fault);
+	json_add_int(ev, "action", (int64_t)a->id);
+	json_add_str(ev, "rung", ladder_rung_to_string(a->rung));
+	json_add_str(ev, "gpu", a->gpu[0] ? a->gpu : NULL);
+	json_add_str(ev, "fault", a->fault);
 }
 
 /* The code of a fault key "xid-119@0000:07:00" (0 for other kinds). */
@@ -176,11 +149,11 @@ static void ended(struct gk_engine *e, const struct gk_guard_action *a, struct g
 
 	if (ev) {
 		action_fields(ev, a);
-		add_int(ev, "exit", o->exit);
-		add_str(ev, "result", result_to_string(res));
-		add_str(ev, "next_rung", o->next_rung[0] ? o->next_rung : NULL);
-		add_str(ev, "error", o->error[0] ? o->error : NULL);
-		add_int(ev, "ms", o->ms);
+		json_add_int(ev, "exit", o->exit);
+		json_add_str(ev, "result", result_to_string(res));
+		json_add_str(ev, "next_rung", o->next_rung[0] ? o->next_rung : NULL);
+		json_add_str(ev, "error", o->error[0] ? o->error : NULL);
+		json_add_int(ev, "ms", o->ms);
 		json_object_object_add(ev, "report", TAKE_PTR(o->report));
 	}
 	json_object_put(o->report);
@@ -256,11 +229,11 @@ static enum gk_ladder_rung attempt(struct gk_engine *e, enum gk_ladder_rung rung
 		e->metrics.actions[rung][GK_RESULT_BLOCKED]++;
 		ev = engine_event_new("guard");
 		if (ev) {
-			add_str(ev, "guard", guard_verdict_to_string(v));
-			add_str(ev, "rung", ladder_rung_to_string(rung));
-			add_str(ev, "gpu", gpu[0] ? gpu : NULL);
-			add_str(ev, "fault", fault);
-			add_str(ev, "why", why);
+			json_add_str(ev, "guard", guard_verdict_to_string(v));
+			json_add_str(ev, "rung", ladder_rung_to_string(rung));
+			json_add_str(ev, "gpu", gpu[0] ? gpu : NULL);
+			json_add_str(ev, "fault", fault);
+			json_add_str(ev, "why", why);
 		}
 		emit(e, ev);
 		unhealthy(e, why);
@@ -279,7 +252,8 @@ static enum gk_ladder_rung attempt(struct gk_engine *e, enum gk_ladder_rung rung
 			guard_finish(g, "not-run");
 			ev = engine_event_new("error");
 			if (ev)
-				add_str(ev, "why", "cannot save the guards' state: not acting");
+				json_add_str(ev, "why",
+					     "cannot save the guards' state: not acting");
 			emit(e, ev);
 			unhealthy(e, "cannot save the guards' state");
 			return GK_LADDER_NONE;
@@ -293,8 +267,8 @@ static void climb_event(struct gk_engine *e, enum gk_ladder_rung from, enum gk_l
 	struct json_object *ev = engine_event_new("climb");
 
 	if (ev) {
-		add_str(ev, "from", ladder_rung_to_string(from));
-		add_str(ev, "to", ladder_rung_to_string(to));
+		json_add_str(ev, "from", ladder_rung_to_string(from));
+		json_add_str(ev, "to", ladder_rung_to_string(to));
 	}
 	emit(e, ev);
 }
@@ -321,30 +295,6 @@ static void ladder(struct gk_engine *e, enum gk_ladder_rung rung, char (*gpus)[G
 	}
 }
 
-static struct json_object *faults_json(const struct gk_decision *d)
-{
-	struct json_object *l = json_object_new_array();
-
-	for (size_t i = 0; l && i < d->n_faults; i++) {
-		const struct gk_fault *f = &d->faults[i];
-		struct json_object *o = json_object_new_object();
-
-		if (!o)
-			break;
-		add_str(o, "gpu", f->gpu);
-		add_int(o, "xid", f->code);
-		json_object_object_add(o, "subcode",
-				       f->subcode >= 0 ? json_object_new_int(f->subcode) : NULL);
-		add_int(o, "lines", f->lines);
-		add_str(o, "bucket", f->bucket[0] ? f->bucket : NULL);
-		add_str(o, "action", action_to_string(f->action));
-		add_str(o, "rung", ladder_rung_to_string(f->rung));
-		add_str(o, "why", f->why);
-		json_object_array_add(l, o);
-	}
-	return l;
-}
-
 static void decided(struct gk_engine *e, struct gk_decision *d, uint64_t now_us)
 {
 	struct json_object *ev = engine_event_new("decision"), *g = json_object_new_array();
@@ -353,12 +303,12 @@ static void decided(struct gk_engine *e, struct gk_decision *d, uint64_t now_us)
 	for (size_t i = 0; g && i < d->n_gpus; i++)
 		json_object_array_add(g, json_object_new_string(d->gpus[i]));
 	if (ev) {
-		add_str(ev, "rung", ladder_rung_to_string(d->rung));
-		add_str(ev, "reason", d->reason);
+		json_add_str(ev, "rung", ladder_rung_to_string(d->rung));
+		json_add_str(ev, "reason", d->reason);
 		json_object_object_add(ev, "needs_person",
 				       json_object_new_boolean(d->needs_person));
 		json_object_object_add(ev, "gpus", TAKE_PTR(g));
-		json_object_object_add(ev, "faults", faults_json(d));
+		json_object_object_add(ev, "faults", decision_faults_json(d));
 	}
 	json_object_put(g);
 	emit(e, ev);
@@ -399,17 +349,17 @@ static void fault_event(struct gk_engine *e, const struct gk_nv_event *nv,
 		return;
 	snprintf(text, sizeof(text), "%.*s", (int)(rec->msg_len < 255 ? rec->msg_len : 255),
 		 rec->msg);
-	add_str(ev, nv->kind == GK_NV_SXID ? "nvswitch" : "gpu", nv->pci);
+	json_add_str(ev, nv->kind == GK_NV_SXID ? "nvswitch" : "gpu", nv->pci);
 	if (nv->kind != GK_NV_SXID)
-		add_str(ev, "uuid",
-			engine_uuid_of(nv->pci, e)[0] ? engine_uuid_of(nv->pci, e) : NULL);
-	add_int(ev, nv->kind == GK_NV_SXID ? "sxid" : "xid", nv->code);
+		json_add_str(ev, "uuid",
+			     engine_uuid_of(nv->pci, e)[0] ? engine_uuid_of(nv->pci, e) : NULL);
+	json_add_int(ev, nv->kind == GK_NV_SXID ? "sxid" : "xid", nv->code);
 	if (nv->subcode >= 0)
-		add_int(ev, "subcode", nv->subcode);
+		json_add_int(ev, "subcode", nv->subcode);
 	if (nv->kind == GK_NV_SXID)
 		json_object_object_add(ev, "fatal", json_object_new_boolean(nv->fatal));
-	add_int(ev, "seq", (int64_t)rec->seq);
-	add_str(ev, "line", text);
+	json_add_int(ev, "seq", (int64_t)rec->seq);
+	json_add_str(ev, "line", text);
 	emit(e, ev);
 }
 
@@ -500,10 +450,10 @@ void engine_external(struct gk_engine *e, enum gk_ladder_rung rung, const char *
 	char gpus[1][GK_NV_PCI_LEN] = {""}, fault[GK_GUARD_FAULT_LEN];
 
 	if (ev) {
-		add_str(ev, "rung", ladder_rung_to_string(rung));
-		add_str(ev, "reason", why);
-		add_str(ev, "source", kind);
-		add_str(ev, "gpu", gpu[0] ? gpu : NULL);
+		json_add_str(ev, "rung", ladder_rung_to_string(rung));
+		json_add_str(ev, "reason", why);
+		json_add_str(ev, "source", kind);
+		json_add_str(ev, "gpu", gpu[0] ? gpu : NULL);
 	}
 	emit(e, ev);
 	e->metrics.decisions[rung]++;
@@ -519,8 +469,8 @@ static void resolved(struct gk_engine *e, struct gk_guard_action *a, enum gk_res
 
 	if (ev) {
 		action_fields(ev, a);
-		add_str(ev, "result", outcome);
-		add_str(ev, "why", why);
+		json_add_str(ev, "result", outcome);
+		json_add_str(ev, "why", why);
 	}
 	emit(e, ev);
 	e->metrics.actions[a->rung][res]++;
@@ -549,7 +499,7 @@ void engine_resume_pending(struct gk_engine *e, uint64_t now_us)
 
 		if (ev) {
 			action_fields(ev, a);
-			add_str(ev, "why", "observe mode: an action in flight is left alone");
+			json_add_str(ev, "why", "observe mode: an action in flight is left alone");
 		}
 		emit(e, ev);
 		return;
@@ -572,9 +522,9 @@ void engine_resume_pending(struct gk_engine *e, uint64_t now_us)
 
 		if (ev) {
 			action_fields(ev, a);
-			add_str(ev, "why",
-				"the watcher stopped during the action; the procedure's "
-				"journal is there: resumed, not started anew");
+			json_add_str(ev, "why",
+				     "the watcher stopped during the action; the procedure's "
+				     "journal is there: resumed, not started anew");
 		}
 		emit(e, ev);
 	}

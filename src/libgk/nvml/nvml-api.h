@@ -147,6 +147,28 @@ enum nvml_return nvmlDeviceGetRetiredPagesPendingStatus(struct nvml_device *devi
 enum nvml_return nvmlDeviceGetRemappedRows(struct nvml_device *device, unsigned *corrected,
 					   unsigned *uncorrected, unsigned *pending,
 					   unsigned *failed);
+/* nvmlFieldValue_t: one field of nvmlDeviceGetFieldValues() (the value is a union of 8 bytes;
+ * gpukeep reads the unsigned int member) */
+struct nvml_field_value {
+	unsigned field_id;
+	unsigned scope_id;
+	long long timestamp;
+	long long latency_usec;
+	int value_type;
+	enum nvml_return nvml_return;
+	union {
+		double d;
+		unsigned ui;
+		unsigned long ul;
+		unsigned long long ull;
+		signed long long sll;
+		int si;
+		unsigned short us;
+	} value;
+};
+#define NVML_FI_DEV_GET_GPU_RECOVERY_ACTION 230
+enum nvml_return nvmlDeviceGetFieldValues(struct nvml_device *device, int count,
+					  struct nvml_field_value *values);
 enum nvml_return nvmlDeviceGetNvLinkState(struct nvml_device *device, unsigned link,
 					  enum nvml_enable_state *active);
 enum nvml_return nvmlDeviceGetNvLinkRemotePciInfo_v2(struct nvml_device *device, unsigned link,

@@ -157,6 +157,20 @@ static int job_get_remapped(void *const *s, void *p)
 								  &a->u[2], &a->u[3]);
 }
 
+/* One field (a->in), its unsigned value into u[0]; the field's own status is the call's. */
+static int job_field_value(void *const *s, void *p)
+{
+	struct nvml_args *a = p;
+	struct nvml_field_value v = {.field_id = a->in};
+	int r = SYM(s, OP_FIELD_VALUE, nvmlDeviceGetFieldValues)(a->dev, 1, &v);
+
+	if (r == 0 && v.nvml_return != 0)
+		return v.nvml_return;
+	if (r == 0)
+		a->u[0] = v.value.ui;
+	return r;
+}
+
 static int job_link_state(void *const *s, void *p)
 {
 	struct nvml_args *a = p;
@@ -242,6 +256,7 @@ static const struct {
 				    false},
 	[OP_GET_REMAPPED] = {"nvmlDeviceGetRemappedRows", job_get_remapped, false},
 	[OP_LINK_STATE] = {"nvmlDeviceGetNvLinkState", job_link_state, false},
+	[OP_FIELD_VALUE] = {"nvmlDeviceGetFieldValues", job_field_value, false},
 	[OP_LINK_REMOTE_PCI] = {"nvmlDeviceGetNvLinkRemotePciInfo_v2", job_link_remote_pci, false},
 	[OP_LINK_REMOTE_TYPE] = {"nvmlDeviceGetNvLinkRemoteDeviceType", job_link_remote_type,
 				 false},

@@ -38,6 +38,7 @@ enum nvml_op {
 	OP_LINK_REMOTE_TYPE,
 	OP_FABRIC_V, /* nvmlDeviceGetGpuFabricInfoV (R535+) */
 	OP_FABRIC,   /* nvmlDeviceGetGpuFabricInfo: older libraries */
+	OP_FIELD_VALUE,
 	_OP_MAX,
 };
 

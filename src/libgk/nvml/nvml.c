@@ -330,8 +330,12 @@ static int handle(struct gk_nvml *n, unsigned gpu, struct nvml_args *a)
 	if (gpu >= count)
 		return failed(n, OP_HANDLE, NVML_ERROR_INVALID_ARGUMENT);
 	if (!n->handles[gpu]) {
+		/* the lookup takes the index in a->in: the caller's input goes back after it */
+		unsigned in = a->in;
+
 		a->in = gpu;
 		r = call(n, OP_HANDLE, a);
+		a->in = in;
 		if (r != 0)
 			return r;
 		n->handles[gpu] = a->dev;
@@ -423,6 +427,16 @@ int nvml_get(struct gk_nvml *n, unsigned gpu, enum gk_nvml_value what, unsigned 
 
 	if (r == 0)
 		*ret = a.u[values[what].slot];
+	return r;
+}
+
+int nvml_gpu_recovery_action(struct gk_nvml *n, unsigned gpu, unsigned *ret)
+{
+	struct nvml_args a = {.in = NVML_FI_DEV_GET_GPU_RECOVERY_ACTION};
+	int r = dev_call(n, gpu, OP_FIELD_VALUE, &a);
+
+	if (r == 0)
+		*ret = a.u[0];
 	return r;
 }
 

@@ -105,6 +105,10 @@ enum gk_nvml_value {
 };
 
 int nvml_get(struct gk_nvml *n, unsigned gpu, enum gk_nvml_value what, unsigned *ret);
+/* The GPU's recovery action as the driver sets it (field 230, announced by Xid 154): 0 none,
+ * 1 GPU reset, 2 node reboot, 3 drain P2P, 4 drain and reset, 5 recover IMEX domain, 6 bus
+ * reset, 7 system reboot. Returns like nvml_get(). */
+int nvml_gpu_recovery_action(struct gk_nvml *n, unsigned gpu, unsigned *ret);
 /* Field name used in JSON ("persistence_mode", "power_limit_mw", ...). */
 const char *nvml_value_name(enum gk_nvml_value what);
 
