@@ -15,7 +15,7 @@
 
 #include "core/gk-exit.h"
 #include "fileio.h"
-#include "ladder/engine.h"
+#include "ladder/watcher.h"
 #include "lockfile.h"
 #include "log.h"
 #include "output.h"
@@ -202,7 +202,7 @@ static int reset_guard(struct watch_args *a, struct watch_ctx *c)
 		return log_error_errno(r, "cannot save %s/%s: %m", a->state_dir,
 				       GK_GUARD_STATE_FILE),
 		       GK_EXIT_FAILED;
-	ev = engine_event_new("guard-cleared");
+	ev = watcher_event_new("guard-cleared");
 	if (ev) {
 		json_object_object_add(ev, "why",
 				       json_object_new_string("gpukeep watch --reset-guard"));

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "core/gk-exit.h"
-#include "ladder/engine.h"
 #include "ladder/kmsg.h"
+#include "ladder/watcher.h"
 #include "log.h"
 #include "notify.h"
 #include "parse-util.h"
@@ -28,7 +28,7 @@ struct loop {
 	const struct watch_args *a;
 	struct watch_ctx *c;
 	const struct gk_watch_config *cfg;
-	struct gk_engine e;
+	struct gk_watcher e;
 	struct kmsg_source src;
 	bool record_time; /* a saved log read --once: its own timestamps are the clock */
 	uint64_t skip_last;
@@ -50,7 +50,7 @@ static void feed(const char *rec, size_t len, void *ud)
 {
 	struct loop *l = ud;
 
-	if (engine_feed(&l->e, rec, len, l->record_time ? GK_ENGINE_RECORD_TIME : mono_us()) < 0)
+	if (watcher_feed(&l->e, rec, len, l->record_time ? GK_ENGINE_RECORD_TIME : mono_us()) < 0)
 		log_debug("skipped a line that is not a kernel log record");
 }
 
@@ -72,7 +72,7 @@ static void write_metrics(struct loop *l)
 
 	if (l->textfile_dirfd < 0)
 		return;
-	r = metrics_render(engine_metrics(&l->e), engine_uuid_of, &l->e, &text);
+	r = metrics_render(watcher_metrics(&l->e), watcher_uuid_of, &l->e, &text);
 	if (r == 0)
 		r = metrics_write(l->textfile_dirfd, text);
 	if (r < 0)
@@ -85,12 +85,12 @@ static int catch_up(struct loop *l)
 	uint64_t seq;
 	int r;
 
-	if (l->a->from_start || engine_resume_position(&l->e, &seq))
+	if (l->a->from_start || watcher_resume_position(&l->e, &seq))
 		return kmsg_source_read(&l->src, feed, l);
 	/* never replay history as new faults: what is there at start was before us */
 	r = kmsg_source_read(&l->src, skip, l);
 	if (r == 0 && l->skip_any)
-		engine_skip_to(&l->e, l->skip_last);
+		watcher_skip_to(&l->e, l->skip_last);
 	return r;
 }
 
@@ -100,7 +100,7 @@ static void read_log(struct loop *l)
 
 	if (r < 0)
 		log_warning_errno(r, "cannot read %s: %m", l->a->kmsg);
-	engine_overrun(&l->e, l->src.epipe);
+	watcher_overrun(&l->e, l->src.epipe);
 }
 
 static int arm(int tfd, uint64_t deadline_us)
@@ -160,7 +160,7 @@ static bool on_signal(struct loop *l, int sfd)
 			guard_clear(&l->e.state, (int64_t)time(NULL));
 			guard_clear(&l->e.shadow, (int64_t)time(NULL));
 			l->e.dirty = true;
-			engine_save(&l->e);
+			watcher_save(&l->e);
 			log_notice("circuit breaker closed (SIGUSR1)");
 			continue;
 		}
@@ -204,7 +204,7 @@ static int follow(struct loop *l)
 		struct epoll_event evs[8];
 		int n;
 
-		arm(tfd, engine_deadline(&l->e));
+		arm(tfd, watcher_deadline(&l->e));
 		n = epoll_wait(ep, evs, 8, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -235,20 +235,20 @@ static int follow(struct loop *l)
 				break;
 			}
 		}
-		engine_tick(&l->e, mono_us());
-		engine_save(&l->e);
+		watcher_tick(&l->e, mono_us());
+		watcher_save(&l->e);
 		write_metrics(l);
 	}
 done:
 	notify_send(l->notify_fd, "STOPPING=1");
-	engine_save(&l->e);
+	watcher_save(&l->e);
 	write_metrics(l);
 	return r;
 }
 
 static void started(struct loop *l, const struct gk_catalog *cat)
 {
-	struct json_object *ev = engine_event_new("watch-started");
+	struct json_object *ev = watcher_event_new("watch-started");
 
 	if (!ev)
 		return;
@@ -283,19 +283,19 @@ int watch_loop(const struct watch_args *a, struct watch_ctx *c, const struct gk_
 		}
 	}
 	l.record_time = l.src.is_file && a->once;
-	engine_init(&l.e, cfg, cat, state, boot_id, a->kmsg, a->act, &watch_ops, c);
+	watcher_init(&l.e, cfg, cat, state, boot_id, a->kmsg, a->act, &watch_ops, c);
 	if (!l.record_time)
-		engine_seed_history(&l.e, mono_us());
+		watcher_seed_history(&l.e, mono_us());
 	watch_probe_init(&l.probe, cfg, a->act);
 	started(&l, cat);
-	engine_resume_pending(&l.e, mono_us());
+	watcher_resume_pending(&l.e, mono_us());
 	r = catch_up(&l);
 	if (r < 0)
 		log_warning_errno(r, "cannot read %s: %m", a->kmsg);
-	engine_overrun(&l.e, l.src.epipe);
+	watcher_overrun(&l.e, l.src.epipe);
 	if (a->once) {
-		engine_tick(&l.e, UINT64_MAX);
-		r = engine_save(&l.e) < 0 ? GK_EXIT_FAILED : 0;
+		watcher_tick(&l.e, UINT64_MAX);
+		r = watcher_save(&l.e) < 0 ? GK_EXIT_FAILED : 0;
 		write_metrics(&l);
 		if (r == 0 && !l.e.metrics.healthy)
 			r = GK_EXIT_NEEDS_PERSON;

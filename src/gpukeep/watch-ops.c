@@ -178,7 +178,7 @@ static int64_t now(void *ud)
 	return (int64_t)time(NULL);
 }
 
-const struct gk_engine_ops watch_ops = {
+const struct gk_watcher_ops watch_ops = {
 	.run_rung = run_rung,
 	.journal_present = journal_present,
 	.save = save,

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ladder/engine.h"
 #include "ladder/eventlog.h"
+#include "ladder/watcher.h"
 
 struct watch_ctx {
 	const struct gk_watch_config *cfg;
@@ -23,7 +23,7 @@ struct watch_ctx {
 	uint64_t watchdog_usec; /* its watchdog interval (0: none) */
 };
 
-extern const struct gk_engine_ops watch_ops;
+extern const struct gk_watcher_ops watch_ops;
 
 /* The rung's argv with {gpu}, {uuid} and {state_dir} replaced. NULL on -ENOMEM. */
 char **watch_rung_argv(const struct watch_ctx *c, enum gk_ladder_rung rung, const char *gpu,

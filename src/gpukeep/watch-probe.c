@@ -39,7 +39,7 @@ unsigned watch_probe_period(const struct watch_probe *p)
 }
 
 /* gpukeepd's view: how many GPUs it holds, and which are stuck opening (a wedged GPU). */
-static void probe_daemon(struct watch_probe *p, struct gk_engine *e)
+static void probe_daemon(struct watch_probe *p, struct gk_watcher *e)
 {
 	struct json_object *req = json_object_new_object(), *reply = NULL, *gpus, *st;
 	_cleanup_close_ int fd = -EBADF;
@@ -47,7 +47,8 @@ static void probe_daemon(struct watch_probe *p, struct gk_engine *e)
 	size_t n;
 
 	e->metrics.gpus_held = -1;
-	if (!req || !p->cfg->gpukeepd_socket || client_connect(p->cfg->gpukeepd_socket, 1000, &fd) < 0) {
+	if (!req || !p->cfg->gpukeepd_socket ||
+	    client_connect(p->cfg->gpukeepd_socket, 1000, &fd) < 0) {
 		json_object_put(req);
 		return;
 	}
@@ -69,7 +70,7 @@ static void probe_daemon(struct watch_probe *p, struct gk_engine *e)
 		}
 		e->metrics.gpus_held = (int)held;
 		if (stuck && !p->reported_stuck) {
-			struct json_object *ev = engine_event_new("gpu-stuck");
+			struct json_object *ev = watcher_event_new("gpu-stuck");
 
 			if (ev) {
 				json_object_object_add(ev, "gpus", json_object_new_int((int)stuck));
@@ -99,7 +100,7 @@ static const char *recovery_name(unsigned v)
 
 /* The driver's recovery action per GPU (NVML field 230): acted on when it changes to one that
  * asks for a rung, once per change (the driver keeps it set until the GPU recovers). */
-static void probe_recovery(struct watch_probe *p, struct gk_engine *e, unsigned n, uint64_t now_us)
+static void probe_recovery(struct watch_probe *p, struct gk_watcher *e, unsigned n, uint64_t now_us)
 {
 	for (unsigned i = 0; i < n && i < ELEMENTSOF(p->recovery); i++) {
 		char pci[GK_PCI_ADDR_STRLEN], gpu[GK_NV_PCI_LEN], why[256];
@@ -115,12 +116,12 @@ static void probe_recovery(struct watch_probe *p, struct gk_engine *e, unsigned 
 			continue;
 		snprintf(why, sizeof(why), "NVML: the driver's recovery action for %s is %s (%u)",
 			 gpu, recovery_name(v), v);
-		engine_external(e, rung, rung == GK_LADDER_RESET ? gpu : "", "recovery-action", why,
-				now_us);
+		watcher_external(e, rung, rung == GK_LADDER_RESET ? gpu : "", "recovery-action",
+				 why, now_us);
 	}
 }
 
-void watch_probe_run(struct watch_probe *p, struct gk_engine *e, uint64_t now_us)
+void watch_probe_run(struct watch_probe *p, struct gk_watcher *e, uint64_t now_us)
 {
 	_cleanup_free_ char *err = NULL;
 	char why[256];
@@ -160,10 +161,10 @@ hung:
 		 p->cfg->nvml_timeout_ms);
 	/* the hung call's thread stays in the library; a later probe opens NVML afresh */
 	p->nvml = nvml_close(p->nvml);
-	engine_external(e, GK_LADDER_RELOAD, "", "nvml-hung", why, now_us);
+	watcher_external(e, GK_LADDER_RELOAD, "", "nvml-hung", why, now_us);
 }
 
-void watch_probe_validate(struct watch_probe *p, struct gk_engine *e, uint64_t now_us)
+void watch_probe_validate(struct watch_probe *p, struct gk_watcher *e, uint64_t now_us)
 {
 	struct gk_baseline want, now;
 	struct gk_differences d = {};
@@ -178,7 +179,7 @@ void watch_probe_validate(struct watch_probe *p, struct gk_engine *e, uint64_t n
 	e->metrics.validations++;
 	if (validate_compare(&want, &now, &d) == 0 && d.n > 0) {
 		e->metrics.validation_failures++;
-		ev = engine_event_new("validation");
+		ev = watcher_event_new("validation");
 		if (ev) {
 			json_object_object_add(ev, "baseline",
 					       json_object_new_string(p->cfg->baseline));

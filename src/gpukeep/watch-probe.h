@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ladder/engine.h"
+#include "ladder/watcher.h"
 
 struct gk_nvml;
 
@@ -30,8 +30,8 @@ unsigned watch_probe_period(const struct watch_probe *p);
 /* One probe: gpukeepd's GPUs (held, stuck opening), NVML's responsiveness (a hang is handed to
  * the engine as rung 2) and each GPU's recovery action (a new one that asks for a reset or a
  * reboot is handed to the engine as that rung). */
-void watch_probe_run(struct watch_probe *p, struct gk_engine *e, uint64_t now_us);
+void watch_probe_run(struct watch_probe *p, struct gk_watcher *e, uint64_t now_us);
 
 /* One validation against the configured baseline; differences are reported as an event (the
  * watcher does not guess a rung from them). */
-void watch_probe_validate(struct watch_probe *p, struct gk_engine *e, uint64_t now_us);
+void watch_probe_validate(struct watch_probe *p, struct gk_watcher *e, uint64_t now_us);

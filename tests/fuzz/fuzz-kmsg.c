@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ladder/engine.h"
 #include "ladder/kmsg.h"
 #include "ladder/nvline.h"
+#include "ladder/watcher.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,14 +48,14 @@ static int64_t now(void *ud)
 	return 1796000000;
 }
 
-static const struct gk_engine_ops ops = {run_rung, journal_present, save, event, now};
+static const struct gk_watcher_ops ops = {run_rung, journal_present, save, event, now};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct gk_watch_config cfg;
 	static struct gk_catalog cat;
 	static bool ready;
-	static struct gk_engine e;
+	static struct gk_watcher e;
 	struct gk_guard_state s = {};
 	const char *p = (const char *)data;
 	size_t off = 0;
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.pattern_min_gpus = 2;
 		ready = true;
 	}
-	engine_init(&e, &cfg, &cat, &s, "boot", "/dev/kmsg", false, &ops, NULL);
+	watcher_init(&e, &cfg, &cat, &s, "boot", "/dev/kmsg", false, &ops, NULL);
 	while (off < size) {
 		size_t end = kmsg_record_end(p + off, size - off);
 		struct gk_kmsg_record r;
@@ -84,11 +84,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 		}
 		/* the same record through the engine, on its own clock */
-		engine_feed(&e, p + off, end, GK_ENGINE_RECORD_TIME);
+		watcher_feed(&e, p + off, end, GK_ENGINE_RECORD_TIME);
 		/* and the bare message, as a line without a record header */
 		nvline_parse(p + off, end, &(struct gk_nv_event){});
 		off += end;
 	}
-	engine_tick(&e, UINT64_MAX);
+	watcher_tick(&e, UINT64_MAX);
 	return 0;
 }

@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Kernel log records and the NVIDIA driver's Xid lines (see kmsg-scan.h). */
 #include <errno.h>
-#include <stdio.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
-#include "macro.h"
 #include "ladder/kmsg-scan.h"
 #include "ladder/nvline.h"
+#include "macro.h"
 
 #define KMSG_MAX_BYTES	(16u << 20) /* the largest kernel log buffer is a few MiB */
 #define KMSG_RECORD_MAX 8192	    /* a /dev/kmsg read returns one record, at most this much */
@@ -28,8 +28,6 @@ bool xid_match(const char *msg, size_t len, struct gk_xid *ret)
 	snprintf(ret->pci, sizeof(ret->pci), "%s", ev.pci);
 	return true;
 }
-
-
 
 /* The whole log as text, one record per line: a file as it is, /dev/kmsg one read per record. */
 static int read_log(const char *path, char **ret, size_t *ret_len)

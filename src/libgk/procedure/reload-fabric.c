@@ -73,7 +73,8 @@ int step_fabric_stop(struct gk_engine *e, char **ret_detail)
 	const struct gk_holder *m;
 	int r;
 
-	reload_forget(c);
+	/* the stop step's last look at the node is current (stopping processes changes no
+	 * inventory; a resumed run starts with none): no second scan */
 	r = reload_observe(e, true);
 	if (r != 0)
 		return r;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* JSON helpers of the watcher's engine (engine_event_new() is in engine.h). */
+/* JSON helpers of the watcher's engine (watcher_event_new() is in watcher.h). */
 #pragma once
 
 #include <json-c/json.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The watcher's engine (see engine.h): records -> policy -> guards -> rungs, with an event for
+/* The watcher's engine (see watcher.h): records -> policy -> guards -> rungs, with an event for
  * each step. Observe mode runs the same path against a shadow copy of the guards and runs
  * nothing, so that its report is what acting would have done. */
 #include <errno.h>
@@ -8,13 +8,13 @@
 #include <time.h>
 
 #include "core/json-util.h"
-#include "ladder/engine-json.h"
-#include "ladder/engine.h"
 #include "ladder/kmsg.h"
+#include "ladder/watcher-json.h"
+#include "ladder/watcher.h"
 #include "macro.h"
 #include "string-util.h"
 
-static void emit(struct gk_engine *e, struct json_object *ev)
+static void emit(struct gk_watcher *e, struct json_object *ev)
 {
 	if (!ev)
 		return;
@@ -23,12 +23,12 @@ static void emit(struct gk_engine *e, struct json_object *ev)
 	json_object_put(ev);
 }
 
-void engine_init(struct gk_engine *e, const struct gk_watch_config *cfg,
-		 const struct gk_catalog *cat, const struct gk_guard_state *state,
-		 const char *boot_id, const char *source, bool act, const struct gk_engine_ops *ops,
-		 void *ud)
+void watcher_init(struct gk_watcher *e, const struct gk_watch_config *cfg,
+		  const struct gk_catalog *cat, const struct gk_guard_state *state,
+		  const char *boot_id, const char *source, bool act,
+		  const struct gk_watcher_ops *ops, void *ud)
 {
-	*e = (struct gk_engine){.cfg = cfg, .ops = ops, .ud = ud, .act = act, .state = *state};
+	*e = (struct gk_watcher){.cfg = cfg, .ops = ops, .ud = ud, .act = act, .state = *state};
 	policy_init(&e->policy, cfg, cat);
 	snprintf(e->boot_id, sizeof(e->boot_id), "%s", boot_id);
 	/* a position in another boot means nothing in this one */
@@ -46,7 +46,7 @@ void engine_init(struct gk_engine *e, const struct gk_watch_config *cfg,
 	e->metrics.started = ops->now(ud);
 }
 
-int engine_resume_position(const struct gk_engine *e, uint64_t *ret_seq)
+int watcher_resume_position(const struct gk_watcher *e, uint64_t *ret_seq)
 {
 	if (!e->state.have_seq)
 		return 0;
@@ -54,16 +54,16 @@ int engine_resume_position(const struct gk_engine *e, uint64_t *ret_seq)
 	return 1;
 }
 
-void engine_skip_to(struct gk_engine *e, uint64_t seq)
+void watcher_skip_to(struct gk_watcher *e, uint64_t seq)
 {
 	e->state.have_seq = true;
 	e->state.last_seq = seq;
 	e->dirty = true;
 }
 
-const char *engine_uuid_of(const char *gpu, void *engine)
+const char *watcher_uuid_of(const char *gpu, void *engine)
 {
-	struct gk_engine *e = engine;
+	struct gk_watcher *e = engine;
 
 	for (size_t i = 0; i < e->n_uuids; i++)
 		if (streq(e->uuids[i].gpu, gpu))
@@ -71,7 +71,7 @@ const char *engine_uuid_of(const char *gpu, void *engine)
 	return "";
 }
 
-static void learn_uuid(struct gk_engine *e, const struct gk_nv_event *ev)
+static void learn_uuid(struct gk_watcher *e, const struct gk_nv_event *ev)
 {
 	size_t i;
 
@@ -85,20 +85,20 @@ static void learn_uuid(struct gk_engine *e, const struct gk_nv_event *ev)
 	memcpy(e->uuids[i].uuid, ev->uuid, sizeof(ev->uuid));
 }
 
-static void unhealthy(struct gk_engine *e, const char *why)
+static void unhealthy(struct gk_watcher *e, const char *why)
 {
 	struct json_object *ev;
 
 	if (!e->metrics.healthy)
 		return;
 	e->metrics.healthy = false;
-	ev = engine_event_new("node-unhealthy");
+	ev = watcher_event_new("node-unhealthy");
 	if (ev)
 		json_add_str(ev, "why", why);
 	emit(e, ev);
 }
 
-static struct gk_guard_state *guards(struct gk_engine *e)
+static struct gk_guard_state *guards(struct gk_watcher *e)
 {
 	return e->act ? &e->state : &e->shadow;
 }
@@ -119,7 +119,7 @@ static enum gk_result classify(int exit_code)
 	}
 }
 
-static struct json_object *command_json(const struct gk_engine *e, enum gk_ladder_rung rung)
+static struct json_object *command_json(const struct gk_watcher *e, enum gk_ladder_rung rung)
 {
 	return json_strv_new(e->cfg->rungs[rung].command);
 }
@@ -142,10 +142,10 @@ static unsigned fault_code(const char *fault)
 	return v;
 }
 
-static void ended(struct gk_engine *e, const struct gk_guard_action *a, struct gk_rung_outcome *o,
+static void ended(struct gk_watcher *e, const struct gk_guard_action *a, struct gk_rung_outcome *o,
 		  enum gk_result res)
 {
-	struct json_object *ev = engine_event_new("action-ended");
+	struct json_object *ev = watcher_event_new("action-ended");
 
 	if (ev) {
 		action_fields(ev, a);
@@ -161,7 +161,7 @@ static void ended(struct gk_engine *e, const struct gk_guard_action *a, struct g
 }
 
 /* Runs the reserved (pending) action. Returns the rung to climb to, or NONE. */
-static enum gk_ladder_rung run_reserved(struct gk_engine *e, uint64_t now_us)
+static enum gk_ladder_rung run_reserved(struct gk_watcher *e, uint64_t now_us)
 {
 	struct gk_guard_action *a = guard_pending(guards(e));
 	struct gk_rung_outcome o = {};
@@ -174,7 +174,7 @@ static enum gk_ladder_rung run_reserved(struct gk_engine *e, uint64_t now_us)
 	if (!a)
 		return GK_LADDER_NONE;
 	if (!e->act) {
-		ev = engine_event_new("action-observed");
+		ev = watcher_event_new("action-observed");
 		if (ev) {
 			action_fields(ev, a);
 			json_object_object_add(ev, "command", command_json(e, a->rung));
@@ -185,13 +185,13 @@ static enum gk_ladder_rung run_reserved(struct gk_engine *e, uint64_t now_us)
 		guard_finish(guards(e), "observed");
 		return GK_LADDER_NONE;
 	}
-	ev = engine_event_new("action-started");
+	ev = watcher_event_new("action-started");
 	if (ev) {
 		action_fields(ev, a);
 		json_object_object_add(ev, "command", command_json(e, a->rung));
 	}
 	emit(e, ev);
-	r = e->ops->run_rung(e->ud, a->rung, a->gpu, engine_uuid_of(a->gpu, e), &o);
+	r = e->ops->run_rung(e->ud, a->rung, a->gpu, watcher_uuid_of(a->gpu, e), &o);
 	if (r < 0)
 		o.exit = r;
 	res = classify(o.exit);
@@ -202,14 +202,14 @@ static enum gk_ladder_rung run_reserved(struct gk_engine *e, uint64_t now_us)
 	ended(e, a, &o, res);
 	guard_finish(&e->state, result_to_string(res));
 	e->dirty = true;
-	engine_save(e);
+	watcher_save(e);
 	if (person)
 		unhealthy(e, "a rung failed and nothing automatic is left: a person decides");
 	return climb;
 }
 
 /* Guards, reservation and the run of one rung. Returns the rung to climb to, or NONE. */
-static enum gk_ladder_rung attempt(struct gk_engine *e, enum gk_ladder_rung rung, const char *gpu,
+static enum gk_ladder_rung attempt(struct gk_watcher *e, enum gk_ladder_rung rung, const char *gpu,
 				   const char *fault, uint64_t now_us)
 {
 	struct gk_guard_state *g = guards(e);
@@ -227,7 +227,7 @@ static enum gk_ladder_rung attempt(struct gk_engine *e, enum gk_ladder_rung rung
 			e->dirty = true;
 		}
 		e->metrics.actions[rung][GK_RESULT_BLOCKED]++;
-		ev = engine_event_new("guard");
+		ev = watcher_event_new("guard");
 		if (ev) {
 			json_add_str(ev, "guard", guard_verdict_to_string(v));
 			json_add_str(ev, "rung", ladder_rung_to_string(rung));
@@ -237,7 +237,7 @@ static enum gk_ladder_rung attempt(struct gk_engine *e, enum gk_ladder_rung rung
 		}
 		emit(e, ev);
 		unhealthy(e, why);
-		engine_save(e);
+		watcher_save(e);
 		return GK_LADDER_NONE;
 	}
 	/* the node is marked where the operator looks before it goes down */
@@ -246,11 +246,11 @@ static enum gk_ladder_rung attempt(struct gk_engine *e, enum gk_ladder_rung rung
 	guard_reserve(g, now, rung, gpu, fault, e->boot_id);
 	if (e->act) {
 		e->dirty = true;
-		r = engine_save(e);
+		r = watcher_save(e);
 		if (r < 0) {
 			/* the budget must be on disk before acting, or a crash would forget it */
 			guard_finish(g, "not-run");
-			ev = engine_event_new("error");
+			ev = watcher_event_new("error");
 			if (ev)
 				json_add_str(ev, "why",
 					     "cannot save the guards' state: not acting");
@@ -262,9 +262,9 @@ static enum gk_ladder_rung attempt(struct gk_engine *e, enum gk_ladder_rung rung
 	return run_reserved(e, now_us);
 }
 
-static void climb_event(struct gk_engine *e, enum gk_ladder_rung from, enum gk_ladder_rung to)
+static void climb_event(struct gk_watcher *e, enum gk_ladder_rung from, enum gk_ladder_rung to)
 {
-	struct json_object *ev = engine_event_new("climb");
+	struct json_object *ev = watcher_event_new("climb");
 
 	if (ev) {
 		json_add_str(ev, "from", ladder_rung_to_string(from));
@@ -274,7 +274,7 @@ static void climb_event(struct gk_engine *e, enum gk_ladder_rung from, enum gk_l
 }
 
 /* Runs @rung (for each of @gpus when it is a reset) and climbs while a rung asks for the next. */
-static void ladder(struct gk_engine *e, enum gk_ladder_rung rung, char (*gpus)[GK_NV_PCI_LEN],
+static void ladder(struct gk_watcher *e, enum gk_ladder_rung rung, char (*gpus)[GK_NV_PCI_LEN],
 		   size_t n_gpus, const char *fault, uint64_t now_us)
 {
 	while (rung != GK_LADDER_NONE) {
@@ -295,9 +295,9 @@ static void ladder(struct gk_engine *e, enum gk_ladder_rung rung, char (*gpus)[G
 	}
 }
 
-static void decided(struct gk_engine *e, struct gk_decision *d, uint64_t now_us)
+static void decided(struct gk_watcher *e, struct gk_decision *d, uint64_t now_us)
 {
-	struct json_object *ev = engine_event_new("decision"), *g = json_object_new_array();
+	struct json_object *ev = watcher_event_new("decision"), *g = json_object_new_array();
 	char fault[GK_GUARD_FAULT_LEN];
 
 	for (size_t i = 0; g && i < d->n_gpus; i++)
@@ -319,7 +319,7 @@ static void decided(struct gk_engine *e, struct gk_decision *d, uint64_t now_us)
 	ladder(e, d->rung, d->gpus, d->n_gpus, fault, now_us);
 }
 
-void engine_tick(struct gk_engine *e, uint64_t now_us)
+void watcher_tick(struct gk_watcher *e, uint64_t now_us)
 {
 	struct gk_decision d;
 
@@ -334,15 +334,15 @@ void engine_tick(struct gk_engine *e, uint64_t now_us)
 	}
 }
 
-uint64_t engine_deadline(const struct gk_engine *e)
+uint64_t watcher_deadline(const struct gk_watcher *e)
 {
 	return policy_deadline(&e->policy);
 }
 
-static void fault_event(struct gk_engine *e, const struct gk_nv_event *nv,
+static void fault_event(struct gk_watcher *e, const struct gk_nv_event *nv,
 			const struct gk_kmsg_record *rec)
 {
-	struct json_object *ev = engine_event_new(nv->kind == GK_NV_SXID ? "sxid" : "fault");
+	struct json_object *ev = watcher_event_new(nv->kind == GK_NV_SXID ? "sxid" : "fault");
 	char text[256];
 
 	if (!ev)
@@ -352,7 +352,7 @@ static void fault_event(struct gk_engine *e, const struct gk_nv_event *nv,
 	json_add_str(ev, nv->kind == GK_NV_SXID ? "nvswitch" : "gpu", nv->pci);
 	if (nv->kind != GK_NV_SXID)
 		json_add_str(ev, "uuid",
-			     engine_uuid_of(nv->pci, e)[0] ? engine_uuid_of(nv->pci, e) : NULL);
+			     watcher_uuid_of(nv->pci, e)[0] ? watcher_uuid_of(nv->pci, e) : NULL);
 	json_add_int(ev, nv->kind == GK_NV_SXID ? "sxid" : "xid", nv->code);
 	if (nv->subcode >= 0)
 		json_add_int(ev, "subcode", nv->subcode);
@@ -363,7 +363,7 @@ static void fault_event(struct gk_engine *e, const struct gk_nv_event *nv,
 	emit(e, ev);
 }
 
-static void nvidia_line(struct gk_engine *e, const struct gk_nv_event *nv,
+static void nvidia_line(struct gk_watcher *e, const struct gk_nv_event *nv,
 			const struct gk_kmsg_record *rec, uint64_t now_us)
 {
 	int64_t now = e->ops->now(e->ud);
@@ -393,7 +393,7 @@ static void nvidia_line(struct gk_engine *e, const struct gk_nv_event *nv,
 	}
 }
 
-int engine_feed(struct gk_engine *e, const char *buf, size_t len, uint64_t now_us)
+int watcher_feed(struct gk_watcher *e, const char *buf, size_t len, uint64_t now_us)
 {
 	struct gk_kmsg_record rec;
 	struct gk_nv_event nv;
@@ -404,7 +404,7 @@ int engine_feed(struct gk_engine *e, const char *buf, size_t len, uint64_t now_u
 		return r;
 	if (now_us == GK_ENGINE_RECORD_TIME)
 		now_us = rec.ts_usec;
-	engine_tick(e, now_us);
+	watcher_tick(e, now_us);
 	if (e->state.have_seq && rec.seq <= e->state.last_seq)
 		return 0; /* handled before a restart */
 	if (e->state.have_seq && rec.seq > e->state.last_seq + 1)
@@ -423,12 +423,12 @@ int engine_feed(struct gk_engine *e, const char *buf, size_t len, uint64_t now_u
 	return 0;
 }
 
-void engine_overrun(struct gk_engine *e, uint64_t n)
+void watcher_overrun(struct gk_watcher *e, uint64_t n)
 {
 	e->metrics.overruns = n;
 }
 
-void engine_seed_history(struct gk_engine *e, uint64_t now_us)
+void watcher_seed_history(struct gk_watcher *e, uint64_t now_us)
 {
 	int64_t now = e->ops->now(e->ud);
 
@@ -443,10 +443,10 @@ void engine_seed_history(struct gk_engine *e, uint64_t now_us)
 	}
 }
 
-void engine_external(struct gk_engine *e, enum gk_ladder_rung rung, const char *gpu,
-		     const char *kind, const char *why, uint64_t now_us)
+void watcher_external(struct gk_watcher *e, enum gk_ladder_rung rung, const char *gpu,
+		      const char *kind, const char *why, uint64_t now_us)
 {
-	struct json_object *ev = engine_event_new("decision");
+	struct json_object *ev = watcher_event_new("decision");
 	char gpus[1][GK_NV_PCI_LEN] = {""}, fault[GK_GUARD_FAULT_LEN];
 
 	if (ev) {
@@ -462,10 +462,10 @@ void engine_external(struct gk_engine *e, enum gk_ladder_rung rung, const char *
 	ladder(e, rung, gpus, 1, fault, now_us);
 }
 
-static void resolved(struct gk_engine *e, struct gk_guard_action *a, enum gk_result res,
+static void resolved(struct gk_watcher *e, struct gk_guard_action *a, enum gk_result res,
 		     const char *outcome, const char *why)
 {
-	struct json_object *ev = engine_event_new("action-resolved");
+	struct json_object *ev = watcher_event_new("action-resolved");
 
 	if (ev) {
 		action_fields(ev, a);
@@ -479,7 +479,7 @@ static void resolved(struct gk_engine *e, struct gk_guard_action *a, enum gk_res
 	e->dirty = true;
 }
 
-void engine_resume_pending(struct gk_engine *e, uint64_t now_us)
+void watcher_resume_pending(struct gk_watcher *e, uint64_t now_us)
 {
 	struct gk_guard_action *a = guard_pending(&e->state);
 	bool same_boot;
@@ -495,7 +495,7 @@ void engine_resume_pending(struct gk_engine *e, uint64_t now_us)
 		return resolved(e, a, GK_RESULT_UNKNOWN, "unknown",
 				"the node rebooted during the action");
 	if (!e->act) {
-		struct json_object *ev = engine_event_new("action-pending");
+		struct json_object *ev = watcher_event_new("action-pending");
 
 		if (ev) {
 			action_fields(ev, a);
@@ -513,12 +513,12 @@ void engine_resume_pending(struct gk_engine *e, uint64_t now_us)
 				   "journal is gone (it finished, its outcome unrecorded): not "
 				   "retried");
 		unhealthy(e, "an action's outcome is unknown: a person decides");
-		engine_save(e);
+		watcher_save(e);
 		return;
 	}
 	/* the procedure was interrupted: running it again resumes it from its journal */
 	{
-		struct json_object *ev = engine_event_new("action-resumed");
+		struct json_object *ev = watcher_event_new("action-resumed");
 
 		if (ev) {
 			action_fields(ev, a);
@@ -539,7 +539,7 @@ void engine_resume_pending(struct gk_engine *e, uint64_t now_us)
 	}
 }
 
-int engine_save(struct gk_engine *e)
+int watcher_save(struct gk_watcher *e)
 {
 	int r;
 
@@ -551,7 +551,7 @@ int engine_save(struct gk_engine *e)
 	return r;
 }
 
-const struct gk_metrics *engine_metrics(struct gk_engine *e)
+const struct gk_metrics *watcher_metrics(struct gk_watcher *e)
 {
 	int64_t now = e->ops->now(e->ud);
 

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ladder/engine-json.h"
-#include "ladder/engine.h"
+#include "ladder/watcher-json.h"
+#include "ladder/watcher.h"
 
 void json_add_str(struct json_object *o, const char *k, const char *v)
 {
@@ -17,7 +17,7 @@ void json_add_int(struct json_object *o, const char *k, int64_t v)
 	json_object_object_add(o, k, json_object_new_int64(v));
 }
 
-struct json_object *engine_event_new(const char *type)
+struct json_object *watcher_event_new(const char *type)
 {
 	struct json_object *o = json_object_new_object();
 	struct timespec ts;

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "ladder/engine.h"
+#include "ladder/watcher.h"
 #include "macro.h"
 
 #define S 1000000ULL
@@ -28,7 +28,7 @@ static const char catalog_json[] =
 struct fake {
 	struct gk_watch_config cfg;
 	struct gk_catalog cat;
-	struct gk_engine e;
+	struct gk_watcher e;
 	char calls[512];
 	int exits[8]; /* exit codes of the next calls */
 	const char *next[8];
@@ -89,11 +89,11 @@ static int64_t now(void *ud)
 	return ((struct fake *)ud)->now;
 }
 
-static const struct gk_engine_ops ops = {run_rung, journal_present, save, event, now};
+static const struct gk_watcher_ops ops = {run_rung, journal_present, save, event, now};
 
 static void start(struct fake *f, const struct gk_guard_state *s, bool act)
 {
-	engine_init(&f->e, &f->cfg, &f->cat, s, "boot-1", "/dev/kmsg", act, &ops, f);
+	watcher_init(&f->e, &f->cfg, &f->cat, s, "boot-1", "/dev/kmsg", act, &ops, f);
 }
 
 static int setup(void **state)
@@ -129,7 +129,7 @@ static void feed(struct fake *f, uint64_t seq, uint64_t t, const char *gpu, unsi
 
 	snprintf(rec, sizeof(rec), "3,%llu,%llu,-;NVRM: Xid (PCI:%s): %u, pid=1, name=x, y\n",
 		 (unsigned long long)seq, (unsigned long long)t, gpu, xid);
-	assert_int_equal(engine_feed(&f->e, rec, strlen(rec), GK_ENGINE_RECORD_TIME), 0);
+	assert_int_equal(watcher_feed(&f->e, rec, strlen(rec), GK_ENGINE_RECORD_TIME), 0);
 }
 
 static void test_reset_then_done(void **state)
@@ -137,10 +137,10 @@ static void test_reset_then_done(void **state)
 	struct fake *f = *state;
 
 	feed(f, 1, 5 * S, "0000:07:00", 119);
-	assert_int_equal(engine_deadline(&f->e), 7 * S);
-	engine_tick(&f->e, 6 * S);
+	assert_int_equal(watcher_deadline(&f->e), 7 * S);
+	watcher_tick(&f->e, 6 * S);
 	assert_int_equal(f->n_calls, 0);
-	engine_tick(&f->e, 7 * S);
+	watcher_tick(&f->e, 7 * S);
 	assert_string_equal(f->calls, "reset 0000:07:00;");
 	/* the budget was on disk before the rung ran */
 	assert_true(f->pending_at_run);
@@ -156,7 +156,7 @@ static void test_save_fails_no_action(void **state)
 
 	f->save_result = -ENOSPC;
 	feed(f, 1, 5 * S, "0000:07:00", 119);
-	engine_tick(&f->e, UINT64_MAX);
+	watcher_tick(&f->e, UINT64_MAX);
 	assert_int_equal(f->n_calls, 0);
 	assert_non_null(strstr(f->types, "error;"));
 	assert_false(f->e.metrics.healthy);
@@ -169,7 +169,7 @@ static void test_command_missing(void **state)
 
 	f->exits[0] = -ENOENT;
 	feed(f, 1, 5 * S, "0000:07:00", 119);
-	engine_tick(&f->e, UINT64_MAX);
+	watcher_tick(&f->e, UINT64_MAX);
 	/* a rung that cannot run is no reason to climb: a person looks */
 	assert_string_equal(f->calls, "reset 0000:07:00;");
 	assert_false(f->e.metrics.healthy);
@@ -185,11 +185,11 @@ static void test_climb_to_reboot_once_per_boot(void **state)
 	f->exits[1] = 4;
 	f->next[1] = "reboot";
 	feed(f, 1, 5 * S, "0000:07:00", 119);
-	engine_tick(&f->e, UINT64_MAX);
+	watcher_tick(&f->e, UINT64_MAX);
 	assert_string_equal(f->calls, "reset 0000:07:00;reload ;reboot ;");
 	/* the reboot did not happen (the fake returns): a second fault in this boot is refused */
 	feed(f, 2, 100 * S, "0000:08:00", 79);
-	engine_tick(&f->e, UINT64_MAX);
+	watcher_tick(&f->e, UINT64_MAX);
 	assert_int_equal(f->n_calls, 3);
 	assert_non_null(strstr(f->types, "guard;"));
 }
@@ -204,7 +204,7 @@ static void test_observe_shadow(void **state)
 	start(f, &s, false);
 	feed(f, 1, 5 * S, "0000:07:00", 119);
 	feed(f, 2, 50 * S, "0000:08:00", 119);
-	engine_tick(&f->e, UINT64_MAX);
+	watcher_tick(&f->e, UINT64_MAX);
 	assert_int_equal(f->n_calls, 0);
 	/* the shadow run shows what acting would do: one reset, then the breaker */
 	assert_non_null(strstr(f->types, "action-observed;"));
@@ -233,13 +233,13 @@ static void test_resume_with_journal(void **state)
 	pending_state(&s, GK_LADDER_RELOAD, "boot-1");
 	f->journal = true;
 	start(f, &s, true);
-	engine_resume_pending(&f->e, 100 * S);
+	watcher_resume_pending(&f->e, 100 * S);
 	assert_string_equal(f->calls, "reload ;");
 	assert_non_null(strstr(f->types, "action-resumed;action-started;action-ended;"));
 	/* resumed: the same action, no second budget */
 	assert_int_equal(f->e.state.n_actions, 1);
 	assert_string_equal(f->e.state.actions[0].outcome, "ok");
-	assert_int_equal(engine_resume_position(&f->e, &(uint64_t){0}), 1);
+	assert_int_equal(watcher_resume_position(&f->e, &(uint64_t){0}), 1);
 }
 
 static void test_resume_without_journal(void **state)
@@ -249,7 +249,7 @@ static void test_resume_without_journal(void **state)
 
 	pending_state(&s, GK_LADDER_RELOAD, "boot-1");
 	start(f, &s, true);
-	engine_resume_pending(&f->e, 100 * S);
+	watcher_resume_pending(&f->e, 100 * S);
 	assert_int_equal(f->n_calls, 0);
 	assert_string_equal(f->e.state.actions[0].outcome, "unknown");
 	assert_false(f->e.metrics.healthy);
@@ -262,7 +262,7 @@ static void test_pending_reboot_after_reboot(void **state)
 
 	pending_state(&s, GK_LADDER_REBOOT, "boot-0");
 	start(f, &s, true);
-	engine_resume_pending(&f->e, 100 * S);
+	watcher_resume_pending(&f->e, 100 * S);
 	assert_int_equal(f->n_calls, 0);
 	assert_string_equal(f->e.state.actions[0].outcome, "rebooted");
 	assert_true(f->e.metrics.healthy);
@@ -277,17 +277,17 @@ static void test_position_per_boot_and_source(void **state)
 	snprintf(s.boot_id, sizeof(s.boot_id), "boot-1");
 	snprintf(s.kmsg_source, sizeof(s.kmsg_source), "/dev/kmsg");
 	start(f, &s, true);
-	assert_int_equal(engine_resume_position(&f->e, &seq), 1);
+	assert_int_equal(watcher_resume_position(&f->e, &seq), 1);
 	assert_int_equal(seq, 42);
 	/* handled before the restart: skipped */
 	feed(f, 42, 5 * S, "0000:07:00", 119);
-	assert_int_equal(engine_deadline(&f->e), UINT64_MAX);
+	assert_int_equal(watcher_deadline(&f->e), UINT64_MAX);
 	snprintf(s.boot_id, sizeof(s.boot_id), "boot-0");
 	start(f, &s, true);
-	assert_int_equal(engine_resume_position(&f->e, &seq), 0);
+	assert_int_equal(watcher_resume_position(&f->e, &seq), 0);
 	snprintf(s.boot_id, sizeof(s.boot_id), "boot-1");
-	engine_init(&f->e, &f->cfg, &f->cat, &s, "boot-1", "/tmp/saved.log", true, &ops, f);
-	assert_int_equal(engine_resume_position(&f->e, &seq), 0);
+	watcher_init(&f->e, &f->cfg, &f->cat, &s, "boot-1", "/tmp/saved.log", true, &ops, f);
+	assert_int_equal(watcher_resume_position(&f->e, &seq), 0);
 }
 
 static void test_seed_history_escalates(void **state)
@@ -301,9 +301,9 @@ static void test_seed_history_escalates(void **state)
 	guard_finish(&s, "ok");
 	start(f, &s, true);
 	/* a --once run after the one that reset the GPU: the history is the saved actions */
-	engine_seed_history(&f->e, 1000 * S);
+	watcher_seed_history(&f->e, 1000 * S);
 	feed(f, 1, 1000 * S, "0000:07:00", 119);
-	engine_tick(&f->e, UINT64_MAX);
+	watcher_tick(&f->e, UINT64_MAX);
 	assert_string_equal(f->calls, "reload ;");
 }
 
@@ -311,7 +311,7 @@ static void test_not_a_record(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(engine_feed(&f->e, "garbage", 7, 1), -EPROTO);
+	assert_int_equal(watcher_feed(&f->e, "garbage", 7, 1), -EPROTO);
 	assert_int_equal(f->e.metrics.records, 0);
 }
 
