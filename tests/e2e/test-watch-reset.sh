@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # gpukeep watch and the reset rung on the simulated node (needs 'gpukeep reset -i GPU [--kill]
-# [--json]', issue 9: register this file in tests/e2e/meson.build once the reset is merged).
+# [--json]', issue 9).
 # Xid 119 on one GPU resets that GPU while a job on another keeps running; with fail_reset the
 # reset leaves the GPU lost, so the watcher climbs to the reload, which brings it back; with the
 # next load made to fail as well (a probe failure for that GPU), it climbs on to rung 3 (the

@@ -27,8 +27,12 @@ static void test_record(void **state)
 	l = "4,2,3,c,caller=T1;text";
 	assert_int_equal(kmsg_parse_record(l, strlen(l), &r), 0);
 	assert_int_equal(r.seq, 2);
+	/* the ladder's parser reads the flags field when there is one (tests/unit/test-kmsg.c) */
+	l = "6,1,2;x";
+	assert_int_equal(kmsg_parse_record(l, strlen(l), &r), 0);
+	assert_int_equal(r.flag, '-');
 	for (const char *const *bad =
-		     (const char *const[]){" SUBSYSTEM=pci", "6,159;x", "6,a,1,-;x", "6,1,2;x", "",
+		     (const char *const[]){" SUBSYSTEM=pci", "6,159;x", "6,a,1,-;x", "",
 					   "99999999999999999999,1,2,-;x", NULL};
 	     *bad; bad++)
 		assert_int_equal(kmsg_parse_record(*bad, strlen(*bad), &r), -EPROTO);
