@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The one monotonic clock of the project, deadlines on it, and a bounded sleep for backoff loops. */
+/* The one monotonic clock of the project, deadlines on it, and a bounded sleep for backoff loops.
+ */
 #pragma once
 
 #include <stdint.h>

@@ -13,13 +13,13 @@
 #include "daemon/protocol.h"
 #include "fileio.h"
 #include "health-checks.h"
+#include "ladder/kmsg-scan.h"
 #include "log.h"
 #include "macro.h"
 #include "node.h"
 #include "nvml-cli.h"
 #include "nvml/nvml.h"
 #include "parse-util.h"
-#include "ladder/kmsg-scan.h"
 #include "time-util.h"
 
 static const char *const status_names[_HEALTH_STATUS_MAX] = {

@@ -23,9 +23,9 @@ int ids_resolve(const char *user, const char *group, struct ids *ret);
 /*
  * Creates @path (mode 0755, owned by @uid:@gid) if missing. An existing directory is used as it
  * is when @uid owns it, adopted (chowned, mode 0755) when root owns it and it is named
- * "gpukeep" or "nvidia-persistenced", and refused otherwise, or when it is writable by its group or others: -EPERM with
- * the reason in @why. A symlink or a non-directory is refused (-ELOOP, -ENOTDIR). Returns 0 or
- * -errno. With @ret_fd, also returns an O_RDONLY directory fd.
+ * "gpukeep" or "nvidia-persistenced", and refused otherwise, or when it is writable by its group or
+ * others: -EPERM with the reason in @why. A symlink or a non-directory is refused (-ELOOP,
+ * -ENOTDIR). Returns 0 or -errno. With @ret_fd, also returns an O_RDONLY directory fd.
  */
 int dir_prepare(const char *path, uid_t uid, gid_t gid, int *ret_fd, char *why, size_t whylen);
 
