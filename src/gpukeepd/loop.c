@@ -155,6 +155,9 @@ int loop_run(struct gkd *d)
 	r = setup(d);
 	if (r < 0)
 		return r;
+	/* nothing to open (persistence off everywhere): ready at once, not at the first event,
+	 * which under systemd may never come */
+	maybe_ready(d);
 	while (!d->quit) {
 		int n = epoll_wait(d->epfd, events, (int)ELEMENTSOF(events), timeout_ms(d));
 		uint64_t now;

@@ -187,4 +187,22 @@ gkd_expect_held "now everything and uvm" "$ROOT" "$ALL nvidia-uvm"
 gkd_stop
 gk_result $? "SIGTERM: exit 0"
 
+# --- nothing to hold: READY=1 at once, without waiting for a client to wake the loop ---
+# (under systemd nobody connects before READY=1: the start used to time out)
+NOTIFY="@gk-test-notify-idle-$$"
+gkc notify "$NOTIFY" 10 >"$GK_TMP/notify-idle.out" &
+NPID=$!
+for ((i = 0; i < 100; i++)); do
+	grep -q listening "$GK_TMP/notify-idle.out" 2>/dev/null && break
+	sleep 0.05
+done
+NOTIFY_SOCKET=$NOTIFY "$GPUKEEPD" --foreground --root "$ROOT" --runtime-dir "$GK_TMP/run-idle" \
+	--state-dir "$GK_TMP/state-idle" --no-persistence-mode 2>>"$GKD_LOG" &
+GKD_PID=$!
+wait "$NPID"
+gk_result $? "no GPU to hold: READY=1 with no client connecting"
+gk_check "... holding none" -- grep -q 'STATUS=holding 0 of 8 GPUs' "$GK_TMP/notify-idle.out"
+gkd_stop
+gk_result $? "SIGTERM: exit 0"
+
 gk_done
