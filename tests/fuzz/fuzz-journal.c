@@ -1,22 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The reload journal, as a crash or a person may have left it: through journal_load(), the
- * function a resumed reload calls (file reader included). */
+/* A procedure journal, as a crash or a person may have left it: read as the engine reads it
+ * (json_parse_file_at(), then journal_from_json() with the reload's step names), and, when it
+ * loads, written back and loaded again (a journal the engine writes must load). */
 #include <fcntl.h>
 
+#include "baseline/baseline.h"
 #include "fuzz-util.h"
+#include "procedure/engine.h"
 #include "procedure/journal.h"
+#include "procedure/reload.h"
+
+static const char *const *step_names(void)
+{
+	static const char *names[GK_JOURNAL_MAX_STEPS + 1];
+
+	for (size_t i = 0; i < reload_procedure.n_steps && i < GK_JOURNAL_MAX_STEPS; i++)
+		names[i] = reload_procedure.steps[i].name;
+	return names;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct gk_journal j = {};
+	struct json_object *o = NULL, *again;
+	struct gk_journal j = {}, k = {};
 	char *error = NULL;
 	int r;
 
-	r = journal_load(AT_FDCWD, fuzz_file(data, size), &j, &error);
+	r = json_parse_file_at(AT_FDCWD, fuzz_file(data, size), 1 << 20, &o, &error);
 	if (r == 0)
-		journal_done(&j);
-	else if (r == -EBADMSG && !error)
+		r = journal_from_json(o, "reload", step_names(), &j, &error);
+	json_object_put(o);
+	if (r == -EBADMSG && !error)
 		abort(); /* a refusal says what is wrong */
+	free(error);
+	error = NULL;
+	if (r != 0)
+		return 0;
+	again = journal_to_json(&j);
+	if (!again)
+		abort();
+	if (journal_from_json(again, "reload", step_names(), &k, &error) != 0)
+		abort(); /* what we write must load */
+	json_object_put(again);
+	journal_done(&k);
+	journal_done(&j);
 	free(error);
 	return 0;
 }
