@@ -10,7 +10,8 @@ DEBIAN_SUITE=bookworm
 # systemd-sysv: systemd as /sbin/init; udev: device units and modalias loading as on a real
 # node; kmod: modprobe for systemd-modules-load; dbus: what a Debian node with systemd has;
 # procps: ps and pgrep for the tests.
-DEBIAN_INCLUDE=systemd-sysv,udev,kmod,dbus,procps
+# libtirpc3: a dependency of the project's packages (the RPC socket) that minbase lacks
+DEBIAN_INCLUDE=systemd-sysv,udev,kmod,dbus,procps,libtirpc3
 # /usr merged by mmdebstrap's own hook, not by the usrmerge package, which would pull in perl
 # (45 MB more for the kernel to unpack at every boot).
 DEBIAN_HOOK=/usr/share/mmdebstrap/hooks/merged-usr
