@@ -121,12 +121,6 @@ static int run(bool dry_run, struct gk_engine_result *ret)
 	return exit;
 }
 
-static void expect_in(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle))
-		fail_msg("'%s' not in '%s'", needle, hay);
-}
-
 static void test_ok(void **state)
 {
 	assert_int_equal(run(false, NULL), GK_EXIT_OK);

@@ -201,12 +201,6 @@ static int reload(bool dry_run, struct gk_reload_result *ret)
 	return exit;
 }
 
-static void expect_in(const char *hay, const char *needle)
-{
-	if (!hay || !strstr(hay, needle))
-		fail_msg("'%s' not in '%s'", needle, hay ? hay : "(null)");
-}
-
 /* @a comes before @b in the event log. */
 static void expect_order(const char *a, const char *b)
 {

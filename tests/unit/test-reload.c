@@ -61,12 +61,6 @@ static int reload(bool kill, bool dry_run, struct gk_reload_result *ret)
 	return exit;
 }
 
-static void expect_in(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle))
-		fail_msg("'%s' not in '%s'", needle, hay);
-}
-
 static void test_happy(void **state)
 {
 	struct gk_reload_result r;

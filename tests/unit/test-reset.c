@@ -36,12 +36,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void expect_in(const char *hay, const char *needle)
-{
-	if (!hay || !strstr(hay, needle))
-		fail_msg("'%s' not in '%s'", needle, strna(hay));
-}
-
 static int reset(const char *gpu, bool kill, bool dry_run, struct gk_reset_result *ret)
 {
 	struct gk_gpusel sel;
