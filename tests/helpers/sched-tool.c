@@ -4,7 +4,11 @@
  * (no verb uses wait and requeue yet). sched-tool [--node NAME] [--timeout MS] COMMAND [ARG]:
  * node | query | drain FAULT | jobs | wait SECONDS | requeue | resume [REASON] | reboot FAULT |
  * cycle FAULT (drain, wait up to 60 s, resume in one process, as a verb would; prints the
- * milliseconds of each phase).
+ * milliseconds of each phase) | around FAULT (sched_around_run() around a procedure that is
+ * the shell command $GK_AROUND_PROC, default "true": its exit status is the procedure's, its
+ * error $GK_AROUND_ERROR, its next rung $GK_AROUND_NEXT; $GK_AROUND_REQUEUE=1 requeues,
+ * $GK_AROUND_TIMEOUT_S the drain timeout, default 30; prints what was said and decided, and
+ * exits with the verb's exit code).
  * Prints what the adapter decided; exit 0, 1 when a call failed (the error on stderr), 2 usage.
  */
 #include <errno.h>
@@ -12,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gk-exit.h"
+#include "sched/sched-around.h"
 #include "sched/sched.h"
+#include "spawn-util.h"
 #include "time-util.h"
 
 static void progress(void *userdata, unsigned jobs, unsigned left_ms)
@@ -52,6 +59,54 @@ static int cycle(struct gk_sched *s, const char *fault)
 	return 0;
 }
 
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static int around_proc(void *userdata, struct gk_around_outcome *ret)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)env_or("GK_AROUND_PROC", "true"), NULL};
+	int r = spawn_wait_timeout(argv, SPAWN_STDOUT_TO_STDERR, 120000);
+
+	*ret = (struct gk_around_outcome){.exit = r < 0 ? GK_EXIT_NEEDS_PERSON : r};
+	snprintf(ret->error, sizeof(ret->error), "%s", env_or("GK_AROUND_ERROR", ""));
+	snprintf(ret->next_rung, sizeof(ret->next_rung), "%s", env_or("GK_AROUND_NEXT", ""));
+	return 0;
+}
+
+static void say(void *userdata, const char *line)
+{
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+static int around(struct gk_sched *s, const char *fault)
+{
+	struct gk_around_opts o = {
+		.verb = "reload",
+		.fault = fault,
+		.drain_timeout_ms = (unsigned)atoi(env_or("GK_AROUND_TIMEOUT_S", "30")) * 1000,
+		.requeue = atoi(env_or("GK_AROUND_REQUEUE", "0")) == 1,
+		.say = say,
+		.progress = progress,
+	};
+	struct gk_around_result res;
+	int r;
+
+	r = sched_around_run(s, &o, around_proc, NULL, &res);
+	if (r < 0)
+		return r;
+	printf("exit: %d\ndrain: %s\nresume: %s\nwaited: %u\nrequeued: %u\nreason: %s\n", res.exit,
+	       sched_around_drain_id(res.drain) ?: "-", sched_around_resume_id(res.resume) ?: "-",
+	       res.jobs_waited, res.jobs_requeued, res.reason);
+	if (res.error[0])
+		fprintf(stderr, "sched-tool: around: %s\n", res.error);
+	return res.exit;
+}
+
 static int run(struct gk_sched *s, const char *cmd, const char *arg)
 {
 	enum gk_sched_verdict v;
@@ -84,6 +139,8 @@ static int run(struct gk_sched *s, const char *cmd, const char *arg)
 	}
 	if (strcmp(cmd, "cycle") == 0 && arg)
 		return cycle(s, arg);
+	if (strcmp(cmd, "around") == 0 && arg)
+		return around(s, arg);
 	if (strcmp(cmd, "wait") == 0 && arg)
 		return sched_wait_jobs(s, (unsigned)atoi(arg) * 1000, progress, NULL);
 	if (strcmp(cmd, "requeue") == 0) {
@@ -126,5 +183,5 @@ int main(int argc, char **argv)
 			s.error[0] ? s.error : strerror(-r));
 		return 1;
 	}
-	return 0;
+	return r; /* 0, or around's exit code */
 }
