@@ -20,7 +20,11 @@
 #include "procedure-cli.h"
 #include "procedure/reload.h"
 #include "string-util.h"
+#include "nvpd/nvpd-client.h"
 #include "verbs.h"
+
+/* long-only option, out of the range of short option letters */
+#define OPT_NVPD_SOCKET 0x100
 
 static void reload_help(void)
 {
@@ -28,7 +32,8 @@ static void reload_help(void)
 	       "                      [--unload-timeout SECONDS] [--fabric-timeout SECONDS] "
 	       "[--diag]\n"
 	       "                      [--json] [--state-dir DIR]\n"
-	       "                      [--socket PATH] [--systemctl CMD] [--root DIR]\n\n"
+	       "                      [--socket PATH] [--nvpd-socket PATH] [--systemctl CMD]\n"
+	       "                      [--root DIR]\n\n"
 	       "Reloads the NVIDIA driver without a reboot, in numbered, timed steps:\n");
 	procedure_cli_print_steps(&reload_procedure);
 	printf("A reload killed at any step is finished by the next 'gpukeep reload', which\n"
@@ -46,6 +51,8 @@ static void reload_help(void)
 	       "  --json                 print the report as JSON (progress goes to stderr)\n"
 	       "  --state-dir DIR        journal and lock (default " DEFAULT_STATE_DIR ")\n"
 	       "  --socket PATH          gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
+	       "  --nvpd-socket PATH     nvidia-persistenced's RPC socket, used when gpukeepd does\n"
+	       "                         not answer (default " NVPD_SOCKET_PATH ")\n"
 	       "  --systemctl CMD        the service manager command (default systemctl)\n"
 	       "  --root DIR             read /sys, /proc and /dev under DIR (default /); only\n"
 	       "                         with --dry-run: a reload acts on this machine's kernel\n"
@@ -53,7 +60,7 @@ static void reload_help(void)
 	       "                         $GPUKEEP_NVML, then libnvidia-ml.so.1; 'none': no "
 	       "NVML)\n\n"
 	       "Every command (systemctl, container runtimes, dcgmi, the NVML helper) and every\n"
-	       "call to gpukeepd has a deadline; one passed is named in the report.\n"
+	       "call to the persistence daemon has a deadline; one passed is named in the report.\n"
 	       "exit codes: 0 reloaded and valid; 1 failed and rolled back (the driver as it "
 	       "was);\n"
 	       "2 usage; 3 refused, nothing changed; 4 failed and not rolled back: the report\n"
@@ -89,6 +96,7 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 		{"json", no_argument, NULL, 'j'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
+		{"nvpd-socket", required_argument, NULL, OPT_NVPD_SOCKET},
 		{"systemctl", required_argument, NULL, 'C'},
 		{"root", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
@@ -139,6 +147,9 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 		case 'S':
 			a->o.socket = optarg;
 			break;
+		case OPT_NVPD_SOCKET:
+			a->o.nvpd_socket = optarg;
+			break;
 		case 'C':
 			a->o.systemctl = optarg;
 			break;
@@ -171,6 +182,8 @@ static struct json_object *report_json(const struct gk_reload_result *r)
 			       r->run.error ? json_object_new_string(r->run.error) : NULL);
 	json_object_object_add(o, "next_rung",
 			       json_object_new_string(rung_to_string(r->next_rung)));
+	/* which persistence daemon released and re-acquired the GPUs (null: none ran) */
+	json_object_object_add(o, "daemon", r->daemon ? json_object_new_string(r->daemon) : NULL);
 	json_object_object_add(o, "steps", journal_steps_to_json(&r->run.journal));
 	json_object_object_add(o, "differences", differences_to_json(&r->differences));
 	json_object_object_add(

@@ -16,6 +16,8 @@ struct gk_reload_opts {
 	const char *root;	    /* node root for /sys, /proc, /dev ("/") */
 	const char *baseline_path;  /* NULL: validate against the node as it was before */
 	const char *socket;	    /* gpukeepd's socket */
+	const char *nvpd_socket; /* nvidia-persistenced's RPC socket, tried when gpukeepd does not
+				    answer (NULL: NVPD_SOCKET_PATH) */
 	const char *systemctl;	    /* the service manager's command */
 	bool nvml;		    /* save and restore settings and NVLinks through the helper */
 	bool kill;		    /* stop holders (without it, holders refuse the reload) */
@@ -33,6 +35,9 @@ struct gk_reload_result {
 	enum gk_rung next_rung;
 	struct gk_differences differences; /* validation */
 	int diag;			   /* -1 not run, 0 passed, >0 failed, -2 not installed */
+	/* the persistence daemon that released and re-acquired the GPUs (keeper_kind_to_string()),
+	 * NULL when none ran */
+	const char *daemon;
 };
 
 /* Runs (or resumes) a reload. Returns 0 with *ret filled (ret->run.exit is the verdict), or

@@ -7,6 +7,7 @@
 
 #include "node/holders.h"
 #include "node/inventory.h"
+#include "procedure/keeper.h"
 #include "procedure/reset.h"
 
 /* Per GPU, where the reset is: a killed run resumes from here. */
@@ -26,7 +27,10 @@ struct reset_record {
 	char **units;
 	char **containers;
 	bool daemon_released;
-	char **daemon_held; /* targets gpukeepd held open before the release: they opened fine */
+	/* targets the daemon held before the release (gpukeepd: open in /proc; nvidia-persistenced:
+	 * its get said enabled): they opened fine, and are the ones it re-acquires */
+	char **daemon_held;
+	enum gk_keeper_kind daemon_kind; /* an old journal has none: gpukeepd */
 	char *daemon_socket;
 	char *settings_file;
 	char *nvlink_note;
@@ -43,6 +47,7 @@ struct reset_ctx {
 	struct gk_holders *holders; /* of the targets only */
 	size_t other_holders;	    /* processes on the other GPUs, left alone */
 	pid_t daemon_pid;
+	enum gk_keeper_kind daemon_kind; /* of daemon_pid */
 	bool nvml_absent; /* the NVML helper found no NVML */
 };
 
