@@ -15,12 +15,12 @@
 #include "log.h"
 #include "node/modops.h"
 #include "nvml-cli.h"
+#include "nvpd/nvpd-client.h"
 #include "output.h"
 #include "parse-util.h"
 #include "procedure-cli.h"
 #include "procedure/reload.h"
 #include "string-util.h"
-#include "nvpd/nvpd-client.h"
 #include "verbs.h"
 
 /* long-only option, out of the range of short option letters */
@@ -51,7 +51,8 @@ static void reload_help(void)
 	       "  --json                 print the report as JSON (progress goes to stderr)\n"
 	       "  --state-dir DIR        journal and lock (default " DEFAULT_STATE_DIR ")\n"
 	       "  --socket PATH          gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
-	       "  --nvpd-socket PATH     nvidia-persistenced's RPC socket, used when gpukeepd does\n"
+	       "  --nvpd-socket PATH     nvidia-persistenced's RPC socket, used when gpukeepd "
+	       "does\n"
 	       "                         not answer (default " NVPD_SOCKET_PATH ")\n"
 	       "  --systemctl CMD        the service manager command (default systemctl)\n"
 	       "  --root DIR             read /sys, /proc and /dev under DIR (default /); only\n"

@@ -12,12 +12,12 @@
 #include "daemon/protocol.h"
 #include "log.h"
 #include "nvml-cli.h"
+#include "nvpd/nvpd-client.h"
 #include "output.h"
 #include "parse-util.h"
 #include "procedure-cli.h"
 #include "procedure/reset.h"
 #include "string-util.h"
-#include "nvpd/nvpd-client.h"
 #include "verbs.h"
 
 /* long-only option, out of the range of short option letters */
@@ -47,7 +47,8 @@ static void reset_help(void)
 	       "  --grace SECONDS    between SIGTERM and SIGKILL (default 30)\n"
 	       "  --state-dir DIR    journal and lock (default " DEFAULT_STATE_DIR ")\n"
 	       "  --socket PATH      gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
-	       "  --nvpd-socket PATH nvidia-persistenced's RPC socket, used when gpukeepd does not\n"
+	       "  --nvpd-socket PATH nvidia-persistenced's RPC socket, used when gpukeepd does "
+	       "not\n"
 	       "                     answer (default " NVPD_SOCKET_PATH ")\n"
 	       "  --systemctl CMD    the service manager command (default systemctl)\n"
 	       "  --nvidia-smi CMD   resets with 'CMD -r -i BDF' (default nvidia-smi; when it is\n"

@@ -70,12 +70,13 @@ struct fake {
 	int holder_gpu; /* the holder's GPU (its /dev/nvidiaN), -1: nvidiactl only */
 	int probe_r;
 	/* nvidia-persistenced behind its RPC (the JSON socket's daemon then 0) */
-	pid_t nvpd;		  /* its pid, 0: not running */
-	bool nvpd_on[8];	  /* its mode per GPU (GPU i is 0000:0<i+1>:00.0) */
-	int nvpd_get_r;		  /* a get fails with this */
+	pid_t nvpd;		   /* its pid, 0: not running */
+	bool nvpd_on[8];	   /* its mode per GPU (GPU i is 0000:0<i+1>:00.0) */
+	int nvpd_get_r;		   /* a get fails with this */
 	int nvpd_off_r, nvpd_on_r; /* a set disabled / enabled fails with this ... */
-	int nvpd_fail_gpu;	  /* ... for this GPU only (-1: every GPU) */
-	bool nvpd_keeps_ctl;	  /* it holds /dev/nvidiactl with every GPU disabled */
+	int nvpd_fail_gpu;	   /* ... for this GPU only (-1: every GPU) */
+	bool nvpd_keeps_ctl;	   /* it holds /dev/nvidiactl with every GPU disabled */
+	bool nvpd_down;		   /* stopped through its unit, nvidia-persistenced.service */
 };
 
 static inline void fake_log(struct fake *f, const char *fmt, ...)
@@ -156,7 +157,7 @@ static inline int fake_holders(void *u, int rootfd, struct gk_holders **ret)
 			x->devices[x->n_devices++].path = strdup_printf("/dev/nvidia%u", i);
 		x->state = 'S';
 	}
-	if (f->nvpd) {
+	if (f->nvpd && !f->nvpd_down) {
 		struct gk_holder *x = &h->holders[h->n];
 		bool any = f->nvpd_keeps_ctl;
 
@@ -171,12 +172,11 @@ static inline int fake_holders(void *u, int rootfd, struct gk_holders **ret)
 		if (any)
 			x->devices[x->n_devices++].path = strdup("/dev/nvidiactl");
 		x->state = 'S';
+		x->cgroup = strdup("/system.slice/nvidia-persistenced.service");
+		x->unit = strdup("nvidia-persistenced.service");
 		h->n += any;
-		if (!any) {
-			free(x->comm);
-			free(x->devices);
-			*x = (struct gk_holder){};
-		}
+		if (!any)
+			holders_entry_clear(x);
 	}
 	*ret = h;
 	return 0;
@@ -198,6 +198,12 @@ static inline int fake_spawn(void *u, char *const argv[], unsigned flags, unsign
 	_cleanup_free_ char *cmd = strv_join(argv, " ");
 
 	fake_log(f, "%s", cmd);
+	/* its unit: stopped, or started again with every GPU enabled (--persistence-mode) */
+	if (argv[1] && argv[2] && streq(argv[2], "nvidia-persistenced.service")) {
+		f->nvpd_down = streq(argv[1], "stop");
+		for (unsigned i = 0; !f->nvpd_down && i < 8; i++)
+			f->nvpd_on[i] = i < f->n_gpus;
+	}
 	if (argv[1] && streq(argv[1], "stop"))
 		return f->stop_r;
 	if (argv[1] && streq(argv[1], "start"))
@@ -242,7 +248,9 @@ static inline int fake_daemon_settled(void *u, const char *socket, const char *g
 
 static inline pid_t fake_nvpd_pid(void *u, const char *socket, unsigned timeout_ms)
 {
-	return ((struct fake *)u)->nvpd;
+	struct fake *f = u;
+
+	return f->nvpd_down ? 0 : f->nvpd;
 }
 
 /* The fake GPU index of PCI address @gpu, or -1. */
@@ -261,7 +269,7 @@ static inline int fake_nvpd_get(void *u, const char *socket, const char *gpu, un
 	int i = fake_gpu_index(f, gpu);
 
 	fake_log(f, "nvpd get %s", gpu);
-	if (!f->nvpd)
+	if (!f->nvpd || f->nvpd_down)
 		return -ENOENT;
 	if (f->nvpd_get_r < 0)
 		return f->nvpd_get_r;
@@ -275,7 +283,7 @@ static inline int fake_nvpd_set(void *u, const char *socket, const char *gpu, bo
 	int i = fake_gpu_index(f, gpu), r = enabled ? f->nvpd_on_r : f->nvpd_off_r;
 
 	fake_log(f, "nvpd set %s %d", gpu, enabled);
-	if (!f->nvpd)
+	if (!f->nvpd || f->nvpd_down)
 		return -ENOENT;
 	if (i < 0)
 		return -ENODEV;

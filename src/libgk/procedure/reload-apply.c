@@ -187,12 +187,11 @@ int step_restore(struct gk_engine *e, char **ret_detail)
 		r = keeper_settled(c->ops, c->rec.daemon_kind, c->rec.daemon_socket, NULL,
 				   c->rec.daemon_gpus, DAEMON_SETTLE_MS, &held, &wanted);
 		if (r < 0 || held < wanted)
-			return engine_verdict(
-				e, GK_EXIT_NEEDS_PERSON,
-				"the driver is back but %s holds %u of %u GPU(s)"
-				"%s; see 'gpukeep status'",
-				name, held, wanted,
-				r == -ETIMEDOUT ? " after its deadline of 60 s" : "");
+			return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
+					      "the driver is back but %s holds %u of %u GPU(s)"
+					      "%s; see 'gpukeep status'",
+					      name, held, wanted,
+					      r == -ETIMEDOUT ? " after its deadline of 60 s" : "");
 		kept = strdup_printf("%s holds %u/%u GPU(s) again", name, held, wanted);
 	}
 	r = reload_nvml_restore(e, &settings);

@@ -244,10 +244,11 @@ int step_stop_check(struct gk_engine *e, char **ret_plan)
 		"stop: %s %s; units to stop and start again: %s; containers to stop: %s; "
 		"processes to stop (SIGTERM, %u s grace, SIGKILL): %zu%s%s",
 		keeper_kind_to_string(c->daemon_kind),
-		!p.daemon_pid			     ? "not running"
-		: c->daemon_kind == GK_KEEPER_NVPD ? "sets each GPU it keeps disabled through its RPC, "
-						     "then enabled again"
-						   : "asked to release its devices, then to re-acquire them",
+		!p.daemon_pid ? "not running"
+		: c->daemon_kind == GK_KEEPER_NVPD
+			? "sets each GPU it keeps disabled through its RPC, "
+			  "then enabled again"
+			: "asked to release its devices, then to re-acquire them",
 		units && *units ? units : "none", containers && *containers ? containers : "none",
 		c->o->grace_ms / 1000, p.n_pids, p.n_pids ? ": " : "",
 		p.n_pids ? strna(procs) : "");
@@ -341,7 +342,8 @@ static int stop_round(struct gk_engine *e, unsigned round, size_t counts[3])
 
 	/* a resumed run stops whatever holds the GPUs now: the first run was allowed to. The
 	 * daemon is released, not stopped; but nvidia-persistenced still holding device files once
-	 * its GPUs are disabled (its closed libnvidia-cfg may keep some) is stopped as any holder */
+	 * its GPUs are disabled (its closed libnvidia-cfg may keep some) is stopped as any holder
+	 */
 	r = reload_plan_stops(c->holders,
 			      c->daemon_kind == GK_KEEPER_NVPD && round > 0 ? 0 : c->daemon_pid,
 			      c->o->kill || engine_resumed(e), &p);
@@ -392,9 +394,10 @@ int step_stop(struct gk_engine *e, char **ret_detail)
 	}
 	*ret_detail = strdup_printf(
 		"%s, %zu unit(s) stopped, %zu process(es) stopped, %zu container(s) stopped",
-		!c->rec.daemon_released			? "no gpukeepd"
-		: c->rec.daemon_kind == GK_KEEPER_NVPD ? "nvidia-persistenced set its GPU(s) disabled"
-						       : "gpukeepd released its devices",
+		!c->rec.daemon_released ? "no gpukeepd"
+		: c->rec.daemon_kind == GK_KEEPER_NVPD
+			? "nvidia-persistenced set its GPU(s) disabled"
+			: "gpukeepd released its devices",
 		counts[0], counts[1], counts[2]);
 	return 0;
 }

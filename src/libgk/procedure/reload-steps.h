@@ -22,8 +22,9 @@ struct reload_record {
 	char **units;	      /* systemd units stopped, to start again */
 	char **containers;    /* "RUNTIME ID" stopped (not started again) */
 	bool daemon_released; /* the daemon was asked to release its devices */
-	enum gk_keeper_kind daemon_kind; /* which daemon (an old journal has none: gpukeepd) */
-	char *daemon_socket;		 /* its socket */
+	char *daemon_socket;  /* its socket */
+	/* which daemon (an old journal has none: gpukeepd) */
+	enum gk_keeper_kind daemon_kind;
 	/* nvidia-persistenced: the GPUs it kept (get said enabled) before the release, set
 	 * enabled again after */
 	char **daemon_gpus;
@@ -42,7 +43,7 @@ struct reload_ctx {
 	bool have_inv;
 	struct gk_holders *holders;
 	pid_t daemon_pid;
-	enum gk_keeper_kind daemon_kind; /* of daemon_pid */
+	enum gk_keeper_kind daemon_kind;
 };
 
 void reload_record_done(struct reload_record *r);

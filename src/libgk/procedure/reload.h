@@ -16,8 +16,6 @@ struct gk_reload_opts {
 	const char *root;	    /* node root for /sys, /proc, /dev ("/") */
 	const char *baseline_path;  /* NULL: validate against the node as it was before */
 	const char *socket;	    /* gpukeepd's socket */
-	const char *nvpd_socket; /* nvidia-persistenced's RPC socket, tried when gpukeepd does not
-				    answer (NULL: NVPD_SOCKET_PATH) */
 	const char *systemctl;	    /* the service manager's command */
 	bool nvml;		    /* save and restore settings and NVLinks through the helper */
 	bool kill;		    /* stop holders (without it, holders refuse the reload) */
@@ -27,6 +25,9 @@ struct gk_reload_opts {
 	unsigned fabric_timeout_ms; /* the NVLink fabric's wait; 0: the default */
 	const struct gk_fabric_ops *fabric; /* NULL: NVML (fabric_ops_nvml) */
 	const struct gk_node_ops *ops;
+	/* nvidia-persistenced's RPC socket, tried when gpukeepd does not answer at @socket (NULL:
+	 * NVPD_SOCKET_PATH) */
+	const char *nvpd_socket;
 	struct gk_engine_opts engine; /* state directory, dry run, the runner's own effects */
 };
 

@@ -283,12 +283,11 @@ int reset_step_preflight_check(struct gk_engine *e, char **ret_plan)
 	if (r != 0)
 		return r;
 	who = stop_describe(c->holders, p.daemon_pid);
-	*ret_plan =
-		strdup_printf("preflight: holders of these GPUs to stop: %s; %s %s; "
-			      "%zu process(es) on other GPUs left alone",
-			      strna(who), keeper_kind_to_string(c->daemon_kind),
-			      p.daemon_pid ? "releases just these GPUs" : "not running",
-			      c->other_holders);
+	*ret_plan = strdup_printf("preflight: holders of these GPUs to stop: %s; %s %s; "
+				  "%zu process(es) on other GPUs left alone",
+				  strna(who), keeper_kind_to_string(c->daemon_kind),
+				  p.daemon_pid ? "releases just these GPUs" : "not running",
+				  c->other_holders);
 	r = refuse(e, &p);
 	reload_plan_done(&p);
 	return r;
@@ -374,7 +373,7 @@ static int release_daemon(struct gk_engine *e)
 {
 	struct reset_ctx *c = reset_ctx(e);
 	bool nvpd = c->daemon_kind == GK_KEEPER_NVPD;
-	const char *socket = !nvpd		? c->o->socket
+	const char *socket = !nvpd		 ? c->o->socket
 			     : c->o->nvpd_socket ? c->o->nvpd_socket
 						 : NVPD_SOCKET_PATH;
 	int r;
@@ -475,9 +474,9 @@ static int nvpd_undo(struct reset_ctx *c, char ***failed, char **ret_failed)
 
 	if (stop_start_units(&s, failed) < 0)
 		return -ENOMEM;
-	r = c->rec.daemon_released ? keeper_nvpd_set(c->ops, c->rec.daemon_socket,
-						     c->rec.daemon_held, true, &why)
-				   : 0;
+	r = c->rec.daemon_released
+		    ? keeper_nvpd_set(c->ops, c->rec.daemon_socket, c->rec.daemon_held, true, &why)
+		    : 0;
 	if (r == -ENOMEM)
 		return r;
 	if (r >= 0)

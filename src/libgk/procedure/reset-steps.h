@@ -30,8 +30,9 @@ struct reset_record {
 	/* targets the daemon held before the release (gpukeepd: open in /proc; nvidia-persistenced:
 	 * its get said enabled): they opened fine, and are the ones it re-acquires */
 	char **daemon_held;
-	enum gk_keeper_kind daemon_kind; /* an old journal has none: gpukeepd */
 	char *daemon_socket;
+	/* an old journal has none: gpukeepd */
+	enum gk_keeper_kind daemon_kind;
 	char *settings_file;
 	char *nvlink_note;
 };
@@ -47,8 +48,8 @@ struct reset_ctx {
 	struct gk_holders *holders; /* of the targets only */
 	size_t other_holders;	    /* processes on the other GPUs, left alone */
 	pid_t daemon_pid;
-	enum gk_keeper_kind daemon_kind; /* of daemon_pid */
 	bool nvml_absent; /* the NVML helper found no NVML */
+	enum gk_keeper_kind daemon_kind;
 };
 
 void reset_record_done(struct reset_record *r);
