@@ -51,9 +51,9 @@ static void reload_help(void)
 	       "  --json                 print the report as JSON (progress goes to stderr)\n"
 	       "  --state-dir DIR        journal and lock (default " DEFAULT_STATE_DIR ")\n"
 	       "  --socket PATH          gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
-	       "  --nvpd-socket PATH     nvidia-persistenced's RPC socket, used when gpukeepd "
-	       "does\n"
-	       "                         not answer (default " NVPD_SOCKET_PATH ")\n"
+	       "  --nvpd-socket PATH     nvidia-persistenced's RPC socket, used when gpukeepd\n"
+	       "                         does not answer (default $GPUKEEP_NVPD_SOCKET, then\n"
+	       "                         " NVPD_SOCKET_PATH ")\n"
 	       "  --systemctl CMD        the service manager command (default systemctl)\n"
 	       "  --root DIR             read /sys, /proc and /dev under DIR (default /); only\n"
 	       "                         with --dry-run: a reload acts on this machine's kernel\n"
@@ -241,6 +241,7 @@ int verb_reload(int argc, char **argv)
 	struct reload_args a = {
 		.o = {.root = "/",
 		      .socket = GK_SOCKET_PATH,
+		      .nvpd_socket = getenv("GPUKEEP_NVPD_SOCKET"),
 		      .systemctl = "systemctl",
 		      .grace_ms = 30000,
 		      .unload_budget_ms = 10000},

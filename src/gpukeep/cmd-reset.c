@@ -47,9 +47,9 @@ static void reset_help(void)
 	       "  --grace SECONDS    between SIGTERM and SIGKILL (default 30)\n"
 	       "  --state-dir DIR    journal and lock (default " DEFAULT_STATE_DIR ")\n"
 	       "  --socket PATH      gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
-	       "  --nvpd-socket PATH nvidia-persistenced's RPC socket, used when gpukeepd does "
-	       "not\n"
-	       "                     answer (default " NVPD_SOCKET_PATH ")\n"
+	       "  --nvpd-socket PATH nvidia-persistenced's RPC socket, used when gpukeepd does\n"
+	       "                     not answer (default $GPUKEEP_NVPD_SOCKET, then\n"
+	       "                     " NVPD_SOCKET_PATH ")\n"
 	       "  --systemctl CMD    the service manager command (default systemctl)\n"
 	       "  --nvidia-smi CMD   resets with 'CMD -r -i BDF' (default nvidia-smi; when it is\n"
 	       "                     not installed, the kernel's function reset)\n"
@@ -240,6 +240,7 @@ int verb_reset(int argc, char **argv)
 	struct reset_args a = {
 		.o = {.root = "/",
 		      .socket = GK_SOCKET_PATH,
+		      .nvpd_socket = getenv("GPUKEEP_NVPD_SOCKET"),
 		      .systemctl = "systemctl",
 		      .nvidia_smi = "nvidia-smi",
 		      .grace_ms = 30000},
