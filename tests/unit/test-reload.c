@@ -509,6 +509,25 @@ static void test_keeper_kind(void **state)
 	assert_int_equal(keeper_detect(&f.ops, "a", NULL, 100, &k), 0);
 }
 
+/* The daemon that released in an earlier run is the one that re-acquires. */
+static void test_keeper_adopt(void **state)
+{
+	enum gk_keeper_kind k = GK_KEEPER_GPUKEEPD;
+	char *socket = strdup("/run/gpukeep/socket");
+
+	assert_int_equal(keeper_adopt(GK_KEEPER_NVPD, NVPD_SOCKET_PATH, false, &k, &socket), 0);
+	assert_int_equal(k, GK_KEEPER_NVPD);
+	assert_string_equal(socket, NVPD_SOCKET_PATH);
+	/* released through it: gpukeepd answering now cannot take its place */
+	assert_int_equal(keeper_adopt(GK_KEEPER_GPUKEEPD, "/run/gpukeep/socket", true, &k, &socket),
+			 -EXDEV);
+	assert_int_equal(k, GK_KEEPER_NVPD);
+	assert_string_equal(socket, NVPD_SOCKET_PATH);
+	assert_int_equal(keeper_adopt(GK_KEEPER_NVPD, "/elsewhere", true, &k, &socket), -EXDEV);
+	assert_int_equal(keeper_adopt(GK_KEEPER_NVPD, NVPD_SOCKET_PATH, true, &k, &socket), 0);
+	free(socket);
+}
+
 static void test_dry_run(void **state)
 {
 	assert_int_equal(reload(true, true, NULL), GK_EXIT_OK);
@@ -557,6 +576,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nvpd_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_daemon_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeper_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keeper_adopt, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gk-exit.h"
 #include "core/json-util.h"
 #include "node/pci.h"
 #include "procedure/keeper.h"
@@ -183,4 +184,36 @@ bool keeper_record_write(struct json_object *o, enum gk_keeper_kind kind, char *
 		return false;
 	}
 	return true;
+}
+
+int keeper_adopt(enum gk_keeper_kind kind, const char *socket, bool released,
+		 enum gk_keeper_kind *rec_kind, char **rec_socket)
+{
+	char *s;
+
+	/* a daemon that released in an earlier run re-acquires: another one cannot */
+	if (released && (kind != *rec_kind || !streq(socket, *rec_socket)))
+		return -EXDEV;
+	if (!streq(socket, *rec_socket)) {
+		s = strdup(socket);
+		if (!s)
+			return -ENOMEM;
+		free(*rec_socket);
+		*rec_socket = s;
+	}
+	*rec_kind = kind;
+	return 0;
+}
+
+int keeper_adopt_verdict(struct gk_engine *e, int r, enum gk_keeper_kind rec_kind,
+			 const char *rec_socket, enum gk_keeper_kind kind, const char *socket)
+{
+	if (r == -ENOMEM)
+		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
+	return engine_verdict(e, GK_EXIT_FAILED,
+			      "the GPUs were released through %s at %s by an earlier run, but %s "
+			      "answers now at %s: only the daemon that released them can "
+			      "re-acquire them; start it again and rerun",
+			      keeper_kind_to_string(rec_kind), rec_socket,
+			      keeper_kind_to_string(kind), socket);
 }

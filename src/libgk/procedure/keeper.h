@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "core/json-check.h"
+#include "procedure/engine.h"
 #include "procedure/node-ops.h"
 
 enum gk_keeper_kind {
@@ -73,3 +74,15 @@ void keeper_record_read(struct gk_jcheck *c, struct json_object *o, enum gk_keep
 			char ***ret_gpus);
 /* Adds them to record @o (@gpus NULL: the kind only). false when out of memory. */
 bool keeper_record_write(struct json_object *o, enum gk_keeper_kind kind, char *const *gpus);
+
+/*
+ * Records in a procedure's record that @kind at @socket releases (and re-acquires) the GPUs:
+ * *@rec_kind and *@rec_socket (malloc()ed, replaced). Returns 0, -ENOMEM, or -EXDEV when an
+ * earlier run (@released) released through another daemon or socket, which alone can
+ * re-acquire: nothing is changed then.
+ */
+int keeper_adopt(enum gk_keeper_kind kind, const char *socket, bool released,
+		 enum gk_keeper_kind *rec_kind, char **rec_socket);
+/* The verdict (exit 1) for keeper_adopt()'s error @r. */
+int keeper_adopt_verdict(struct gk_engine *e, int r, enum gk_keeper_kind rec_kind,
+			 const char *rec_socket, enum gk_keeper_kind kind, const char *socket);

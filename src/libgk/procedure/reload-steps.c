@@ -297,13 +297,11 @@ static int release_daemon(struct gk_engine *e)
 	int r;
 
 	/* the daemon that answers now is the one to re-acquire through, after a kill too */
-	if (!streq(c->rec.daemon_socket, socket)) {
-		free(c->rec.daemon_socket);
-		c->rec.daemon_socket = strdup(socket);
-		if (!c->rec.daemon_socket)
-			return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
-	}
-	c->rec.daemon_kind = c->daemon_kind;
+	r = keeper_adopt(c->daemon_kind, socket, c->rec.daemon_released, &c->rec.daemon_kind,
+			 &c->rec.daemon_socket);
+	if (r < 0)
+		return keeper_adopt_verdict(e, r, c->rec.daemon_kind, c->rec.daemon_socket,
+					    c->daemon_kind, socket);
 	c->res->daemon = keeper_kind_to_string(c->daemon_kind);
 	if (nvpd)
 		return release_nvpd(e);
