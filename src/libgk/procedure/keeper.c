@@ -217,3 +217,31 @@ int keeper_adopt_verdict(struct gk_engine *e, int r, enum gk_keeper_kind rec_kin
 			      keeper_kind_to_string(rec_kind), rec_socket,
 			      keeper_kind_to_string(kind), socket);
 }
+
+int keeper_nvpd_release(struct gk_engine *e, const struct gk_node_ops *ops, const char *socket,
+			char *const *gpus, char ***kept, bool *released)
+{
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	/* a resumed run keeps what its first run found enabled: those read disabled now */
+	r = keeper_nvpd_kept(ops, socket, gpus, kept, &why);
+	if (r == -ENOMEM)
+		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
+	if (r < 0)
+		return engine_verdict(e, GK_EXIT_FAILED,
+				      "nvidia-persistenced at %s did not answer the get of %s",
+				      socket, strna(why));
+	*released = true;
+	r = engine_sync(e);
+	if (r != 0)
+		return r;
+	r = keeper_nvpd_set(ops, socket, *kept, false, &why);
+	if (r == -ENOMEM)
+		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
+	if (r < 0)
+		return engine_verdict(e, GK_EXIT_FAILED,
+				      "nvidia-persistenced did not set persistence disabled for %s",
+				      strna(why));
+	return 0;
+}

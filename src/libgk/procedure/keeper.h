@@ -86,3 +86,11 @@ int keeper_adopt(enum gk_keeper_kind kind, const char *socket, bool released,
 /* The verdict (exit 1) for keeper_adopt()'s error @r. */
 int keeper_adopt_verdict(struct gk_engine *e, int r, enum gk_keeper_kind rec_kind,
 			 const char *rec_socket, enum gk_keeper_kind kind, const char *socket);
+
+/*
+ * The release step's part for nvidia-persistenced: adds to *@kept those of @gpus it keeps,
+ * marks *@released and syncs the journal, then sets each of *@kept disabled. 0, or the exit
+ * code after engine_verdict() (exit 1: the engine's roll back sets enabled what was disabled).
+ */
+int keeper_nvpd_release(struct gk_engine *e, const struct gk_node_ops *ops, const char *socket,
+			char *const *gpus, char ***kept, bool *released);

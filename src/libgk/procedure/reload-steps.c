@@ -261,32 +261,14 @@ static int release_nvpd(struct gk_engine *e)
 {
 	struct reload_ctx *c = reload_ctx(e);
 	_cleanup_strv_free_ char **gpus = calloc(1, sizeof(char *));
-	_cleanup_free_ char *why = NULL;
 	int r = gpus ? 0 : -ENOMEM;
 
 	for (size_t i = 0; r == 0 && i < c->inv.n_gpus; i++)
 		r = strv_extend(&gpus, c->inv.gpus[i].pci.name);
-	/* a resumed run keeps what its first run found enabled: those read disabled now */
-	if (r == 0)
-		r = keeper_nvpd_kept(c->ops, c->rec.daemon_socket, gpus, &c->rec.daemon_gpus, &why);
-	if (r == -ENOMEM)
-		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
 	if (r < 0)
-		return engine_verdict(e, GK_EXIT_FAILED,
-				      "nvidia-persistenced at %s did not answer the get of %s",
-				      c->rec.daemon_socket, strna(why));
-	c->rec.daemon_released = true;
-	r = engine_sync(e);
-	if (r != 0)
-		return r;
-	r = keeper_nvpd_set(c->ops, c->rec.daemon_socket, c->rec.daemon_gpus, false, &why);
-	if (r == -ENOMEM)
 		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
-	if (r < 0)
-		return engine_verdict(e, GK_EXIT_FAILED,
-				      "nvidia-persistenced did not set persistence disabled for %s",
-				      strna(why));
-	return 0;
+	return keeper_nvpd_release(e, c->ops, c->rec.daemon_socket, gpus, &c->rec.daemon_gpus,
+				   &c->rec.daemon_released);
 }
 
 static int release_daemon(struct gk_engine *e)

@@ -339,36 +339,6 @@ static int note_daemon_held(struct reset_ctx *c)
 	return 0;
 }
 
-/* nvidia-persistenced: the targets it keeps (its get says enabled) are set disabled. */
-static int release_nvpd(struct gk_engine *e)
-{
-	struct reset_ctx *c = reset_ctx(e);
-	_cleanup_free_ char *why = NULL;
-	int r;
-
-	/* a resumed run keeps what its first run found enabled: those read disabled now */
-	r = keeper_nvpd_kept(c->ops, c->rec.daemon_socket, c->rec.targets, &c->rec.daemon_held,
-			     &why);
-	if (r == -ENOMEM)
-		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
-	if (r < 0)
-		return engine_verdict(e, GK_EXIT_FAILED,
-				      "nvidia-persistenced at %s did not answer the get of %s",
-				      c->rec.daemon_socket, strna(why));
-	c->rec.daemon_released = true;
-	r = engine_sync(e);
-	if (r != 0)
-		return r;
-	r = keeper_nvpd_set(c->ops, c->rec.daemon_socket, c->rec.daemon_held, false, &why);
-	if (r == -ENOMEM)
-		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
-	if (r < 0)
-		return engine_verdict(e, GK_EXIT_FAILED,
-				      "nvidia-persistenced did not set persistence disabled for %s",
-				      strna(why));
-	return 0;
-}
-
 static int release_daemon(struct gk_engine *e)
 {
 	struct reset_ctx *c = reset_ctx(e);
@@ -385,8 +355,10 @@ static int release_daemon(struct gk_engine *e)
 		return keeper_adopt_verdict(e, r, c->rec.daemon_kind, c->rec.daemon_socket,
 					    c->daemon_kind, socket);
 	c->res->daemon = keeper_kind_to_string(c->daemon_kind);
+	/* nvidia-persistenced: the targets it keeps (its get says enabled) are set disabled */
 	if (nvpd)
-		return release_nvpd(e);
+		return keeper_nvpd_release(e, c->ops, c->rec.daemon_socket, c->rec.targets,
+					   &c->rec.daemon_held, &c->rec.daemon_released);
 	if (note_daemon_held(c) < 0)
 		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
 	c->rec.daemon_released = true;
