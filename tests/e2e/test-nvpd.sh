@@ -7,7 +7,7 @@
 # and initialized again; gpukeep status answers through the JSON socket; gpukeep reload, told a
 # JSON socket where nothing listens, releases and re-acquires through the RPC (set disabled,
 # enabled) without killing the daemon, in one run and in one killed after its stop step and
-# finished by the next; SIGTERM cleans up.
+# finished by the next; gpukeep reset does the same for one GPU; SIGTERM cleans up.
 # shellcheck disable=SC2016 # guest commands: single quotes on purpose
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -80,6 +80,16 @@ alive >/out/alive.resume
 fds >/out/fds.resume
 loads >/out/loads.resume
 cat $D/gpu0/initialized >/out/init.resume
+# the reset rung through the RPC: just GPU 0 set off, reset, set on; killed once after its
+# release step (the daemon let go of GPU 0) and finished by the next run
+cat $D/gpu0/reset_count >/out/resets.before
+GK_TEST_CRASH_AFTER=release gpukeep reset -i "$G0" $R >/out/rcrash.txt 2>&1; echo $? >/out/rcrash.rc
+fds >/out/fds.rcrash
+gpukeep reset -i "$G0" $R --json >/out/reset.json 2>/out/reset.err; echo $? >/out/reset.rc
+alive >/out/alive.reset
+fds >/out/fds.reset
+cat $D/gpu0/reset_count >/out/resets.after
+nvpd-probe $S get "$G0" >/out/get.reset 2>&1
 kill -TERM "$PID"
 i=0
 while [ $i -lt 100 ] && kill -0 "$PID" 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
@@ -127,6 +137,14 @@ check "the next reload finishes it: exit 0" same "$(v resume.rc)" 0
 grep -E '^(step|resum)' "$E2E_TMP/nvpd/resume.txt" | sed 's/^/# resume: /'
 check "... re-acquired through the RPC: the same daemon holds GPU 0 again" same "$(v alive.resume)/$(v fds.resume)/$(v init.resume)" alive/1/1
 check "... through a driver loaded again" same "$(v loads.resume)" "$(($(v loads.reload) + 1))"
+check "reset killed after its release step" same "$(v rcrash.rc)" 137
+check "... the daemon had let go of GPU 0" same "$(v fds.rcrash)" 0
+check "the next reset finishes it through the RPC: exit 0" same "$(v reset.rc)" 0
+sed 's/^/# reset: /' "$E2E_TMP/nvpd/reset.err" 2>/dev/null | grep -E "step|resum" | head -8
+pcheck nvpd "... its report: nvidia-persistenced released and re-acquired, GPU 0 back" \
+	'j("reset.json")["daemon"] == "nvidia-persistenced" and [g["back"] for g in j("reset.json")["gpus"]] == [True]'
+check "... GPU 0 was reset" same "$(v resets.after)" "$(($(v resets.before) + 1))"
+check "... the same daemon holds it again, get reads on" same "$(v alive.reset)/$(v fds.reset)/$(v get.reset)" alive/1/status0mode1
 check "SIGTERM stops it" same "$(v after)" gone
 check "... the socket and pid file are gone" same "$(v runtime.n)" 0
 e2e_done

@@ -333,6 +333,7 @@ static void test_nvpd_one_gpu(void **state)
 	assert_true(r.gpus[0].back);
 	expect_in(f.said, "release: nvidia-persistenced set these GPUs disabled");
 	expect_in(f.said, "nvidia-persistenced holds these GPUs again");
+	expect_in(f.said, "opening, held by nvidia-persistenced");
 	reset_result_done(&r);
 }
 

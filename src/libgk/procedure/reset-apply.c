@@ -484,10 +484,12 @@ int reset_step_validate(struct gk_engine *e, char **ret_detail)
 				      d->n);
 	}
 	*ret_detail = strdup_printf("%zu GPU(s) bound, same UUID, link and device node as "
-				    "before, opening%s",
+				    "before, opening%s%s",
 				    strv_length(c->rec.targets),
-				    c->rec.daemon_held && *c->rec.daemon_held ? ", held by gpukeepd"
-									      : "");
+				    c->rec.daemon_held && *c->rec.daemon_held ? ", held by " : "",
+				    c->rec.daemon_held && *c->rec.daemon_held
+					    ? keeper_kind_to_string(c->rec.daemon_kind)
+					    : "");
 	return 0;
 }
 
