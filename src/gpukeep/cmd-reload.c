@@ -15,6 +15,7 @@
 #include "log.h"
 #include "node/modops.h"
 #include "nvml-cli.h"
+#include "nvpd/nvpd-client.h"
 #include "output.h"
 #include "parse-util.h"
 #include "procedure-cli.h"
@@ -22,13 +23,17 @@
 #include "string-util.h"
 #include "verbs.h"
 
+/* long-only option, out of the range of short option letters */
+#define OPT_NVPD_SOCKET 0x100
+
 static void reload_help(void)
 {
 	printf("usage: gpukeep reload [--kill] [--dry-run] [--baseline FILE] [--grace SECONDS]\n"
 	       "                      [--unload-timeout SECONDS] [--fabric-timeout SECONDS] "
 	       "[--diag]\n"
 	       "                      [--json] [--state-dir DIR]\n"
-	       "                      [--socket PATH] [--systemctl CMD] [--root DIR]\n"
+	       "                      [--socket PATH] [--nvpd-socket PATH] [--systemctl CMD]\n"
+	       "                      [--root DIR]\n"
 	       "                      [--drain [--drain-timeout S] [--requeue] [--reason TEXT]\n"
 	       "                       [--scheduler KIND] [--node NAME]]\n\n"
 	       "Reloads the NVIDIA driver without a reboot, in numbered, timed steps:\n");
@@ -48,6 +53,9 @@ static void reload_help(void)
 	       "  --json                 print the report as JSON (progress goes to stderr)\n"
 	       "  --state-dir DIR        journal and lock (default " DEFAULT_STATE_DIR ")\n"
 	       "  --socket PATH          gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
+	       "  --nvpd-socket PATH     nvidia-persistenced's RPC socket, used when gpukeepd\n"
+	       "                         does not answer (default $GPUKEEP_NVPD_SOCKET, then\n"
+	       "                         " NVPD_SOCKET_PATH ")\n"
 	       "  --systemctl CMD        the service manager command (default systemctl)\n"
 	       "  --root DIR             read /sys, /proc and /dev under DIR (default /); only\n"
 	       "                         with --dry-run: a reload acts on this machine's kernel\n"
@@ -56,7 +64,7 @@ static void reload_help(void)
 	       "NVML)\n");
 	procedure_sched_help(true);
 	printf("\nEvery command (systemctl, container runtimes, dcgmi, the NVML helper) and every\n"
-	       "call to gpukeepd has a deadline; one passed is named in the report.\n"
+	       "call to the persistence daemon has a deadline; one passed is named in the report.\n"
 	       "exit codes: 0 reloaded and valid; 1 failed and rolled back (the driver as it "
 	       "was);\n"
 	       "2 usage; 3 refused, nothing changed; 4 failed and not rolled back: the report\n"
@@ -98,6 +106,7 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 		{"json", no_argument, NULL, 'j'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
+		{"nvpd-socket", required_argument, NULL, OPT_NVPD_SOCKET},
 		{"systemctl", required_argument, NULL, 'C'},
 		{"root", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
@@ -149,6 +158,9 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 		case 'S':
 			a->o.socket = optarg;
 			break;
+		case OPT_NVPD_SOCKET:
+			a->o.nvpd_socket = optarg;
+			break;
 		case 'C':
 			a->o.systemctl = optarg;
 			break;
@@ -184,6 +196,8 @@ static struct json_object *report_json(const struct gk_reload_result *r,
 			       r->run.error ? json_object_new_string(r->run.error) : NULL);
 	json_object_object_add(o, "next_rung",
 			       json_object_new_string(rung_to_string(r->next_rung)));
+	/* which persistence daemon released and re-acquired the GPUs (null: none ran) */
+	json_object_object_add(o, "daemon", r->daemon ? json_object_new_string(r->daemon) : NULL);
 	json_object_object_add(o, "steps", journal_steps_to_json(&r->run.journal));
 	json_object_object_add(o, "differences", differences_to_json(&r->differences));
 	json_object_object_add(o, "scheduler", procedure_sched_json(sched));
@@ -261,6 +275,7 @@ int verb_reload(int argc, char **argv)
 	struct reload_args a = {
 		.o = {.root = "/",
 		      .socket = GK_SOCKET_PATH,
+		      .nvpd_socket = getenv("GPUKEEP_NVPD_SOCKET"),
 		      .systemctl = "systemctl",
 		      .grace_ms = 30000,
 		      .unload_budget_ms = 10000},

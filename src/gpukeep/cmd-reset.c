@@ -12,6 +12,7 @@
 #include "daemon/protocol.h"
 #include "log.h"
 #include "nvml-cli.h"
+#include "nvpd/nvpd-client.h"
 #include "output.h"
 #include "parse-util.h"
 #include "procedure-cli.h"
@@ -19,13 +20,17 @@
 #include "string-util.h"
 #include "verbs.h"
 
+/* long-only option, out of the range of short option letters */
+#define OPT_NVPD_SOCKET 0x100
+
 #define MAX_GPUS 64
 
 static void reset_help(void)
 {
 	printf("usage: gpukeep reset [-i GPU]... [--kill] [--dry-run] [--json] [--baseline FILE]\n"
 	       "                     [--grace SECONDS] [--state-dir DIR] [--socket PATH]\n"
-	       "                     [--systemctl CMD] [--nvidia-smi CMD] [--root DIR]\n"
+	       "                     [--nvpd-socket PATH] [--systemctl CMD] [--nvidia-smi CMD]\n"
+	       "                     [--root DIR]\n"
 	       "                     [--drain [--drain-timeout S] [--requeue] [--reason TEXT]\n"
 	       "                      [--scheduler KIND] [--node NAME]]\n\n"
 	       "Resets GPUs one by one without touching the others (rung 1 of the remediation\n"
@@ -44,6 +49,9 @@ static void reset_help(void)
 	       "  --grace SECONDS    between SIGTERM and SIGKILL (default 30)\n"
 	       "  --state-dir DIR    journal and lock (default " DEFAULT_STATE_DIR ")\n"
 	       "  --socket PATH      gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
+	       "  --nvpd-socket PATH nvidia-persistenced's RPC socket, used when gpukeepd does\n"
+	       "                     not answer (default $GPUKEEP_NVPD_SOCKET, then\n"
+	       "                     " NVPD_SOCKET_PATH ")\n"
 	       "  --systemctl CMD    the service manager command (default systemctl)\n"
 	       "  --nvidia-smi CMD   resets with 'CMD -r -i BDF' (default nvidia-smi; when it is\n"
 	       "                     not installed, the kernel's function reset)\n"
@@ -95,6 +103,7 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 		{"grace", required_argument, NULL, 'g'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
+		{"nvpd-socket", required_argument, NULL, OPT_NVPD_SOCKET},
 		{"systemctl", required_argument, NULL, 'C'},
 		{"nvidia-smi", required_argument, NULL, 'N'},
 		{"root", required_argument, NULL, 'r'},
@@ -136,6 +145,9 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 			break;
 		case 'S':
 			a->o.socket = optarg;
+			break;
+		case OPT_NVPD_SOCKET:
+			a->o.nvpd_socket = optarg;
 			break;
 		case 'C':
 			a->o.systemctl = optarg;
@@ -197,6 +209,8 @@ static struct json_object *report_json(const struct gk_reset_result *r,
 	json_object_object_add(o, "next_rung",
 			       json_object_new_string(reset_rung_to_string(r->next_rung)));
 	json_object_object_add(o, "gpus", gpus_json(r));
+	/* which persistence daemon released and re-acquired the GPUs (null: none ran) */
+	json_object_object_add(o, "daemon", r->daemon ? json_object_new_string(r->daemon) : NULL);
 	json_object_object_add(o, "steps", journal_steps_to_json(&r->run.journal));
 	json_object_object_add(o, "differences", differences_to_json(&r->differences));
 	json_object_object_add(o, "scheduler", procedure_sched_json(sched));
@@ -257,6 +271,7 @@ int verb_reset(int argc, char **argv)
 	struct reset_args a = {
 		.o = {.root = "/",
 		      .socket = GK_SOCKET_PATH,
+		      .nvpd_socket = getenv("GPUKEEP_NVPD_SOCKET"),
 		      .systemctl = "systemctl",
 		      .nvidia_smi = "nvidia-smi",
 		      .grace_ms = 30000},

@@ -63,6 +63,14 @@ struct fake {
 	unsigned gpu_device;
 	int holder_gpu; /* the holder's GPU (its /dev/nvidiaN), -1: nvidiactl only */
 	int probe_r;
+	/* nvidia-persistenced behind its RPC (the JSON socket's daemon then 0) */
+	pid_t nvpd;		   /* its pid, 0: not running */
+	bool nvpd_on[8];	   /* its mode per GPU (GPU i is 0000:0<i+1>:00.0) */
+	int nvpd_get_r;		   /* a get fails with this */
+	int nvpd_off_r, nvpd_on_r; /* a set disabled / enabled fails with this ... */
+	int nvpd_fail_gpu;	   /* ... for this GPU only (-1: every GPU) */
+	bool nvpd_keeps_ctl;	   /* it holds /dev/nvidiactl with every GPU disabled */
+	bool nvpd_down;		   /* stopped through its unit, nvidia-persistenced.service */
 };
 
 static inline void fake_log(struct fake *f, const char *fmt, ...)
@@ -115,7 +123,7 @@ static inline int fake_holders(void *u, int rootfd, struct gk_holders **ret)
 	struct gk_holders *h = calloc(1, sizeof(*h));
 	bool there = ++f->scans <= f->holder_scans;
 
-	h->holders = calloc(2, sizeof(*h->holders));
+	h->holders = calloc(3, sizeof(*h->holders));
 	if (there) {
 		struct gk_holder *x = &h->holders[h->n++];
 
@@ -143,6 +151,27 @@ static inline int fake_holders(void *u, int rootfd, struct gk_holders **ret)
 			x->devices[x->n_devices++].path = strdup_printf("/dev/nvidia%u", i);
 		x->state = 'S';
 	}
+	if (f->nvpd && !f->nvpd_down) {
+		struct gk_holder *x = &h->holders[h->n];
+		bool any = f->nvpd_keeps_ctl;
+
+		x->pid = f->nvpd;
+		x->comm = strdup("nvidia-persiste");
+		x->devices = calloc(f->n_gpus + 2, sizeof(*x->devices));
+		for (unsigned i = 0; i < f->n_gpus && i < 8; i++)
+			if (f->nvpd_on[i]) {
+				x->devices[x->n_devices++].path = strdup_printf("/dev/nvidia%u", i);
+				any = true;
+			}
+		if (any)
+			x->devices[x->n_devices++].path = strdup("/dev/nvidiactl");
+		x->state = 'S';
+		x->cgroup = strdup("/system.slice/nvidia-persistenced.service");
+		x->unit = strdup("nvidia-persistenced.service");
+		h->n += any;
+		if (!any)
+			holders_entry_clear(x);
+	}
 	*ret = h;
 	return 0;
 }
@@ -163,6 +192,12 @@ static inline int fake_spawn(void *u, char *const argv[], unsigned flags, unsign
 	_cleanup_free_ char *cmd = strv_join(argv, " ");
 
 	fake_log(f, "%s", cmd);
+	/* its unit: stopped, or started again with every GPU enabled (--persistence-mode) */
+	if (argv[1] && argv[2] && streq(argv[2], "nvidia-persistenced.service")) {
+		f->nvpd_down = streq(argv[1], "stop");
+		for (unsigned i = 0; !f->nvpd_down && i < 8; i++)
+			f->nvpd_on[i] = i < f->n_gpus;
+	}
 	if (argv[1] && streq(argv[1], "stop"))
 		return f->stop_r;
 	if (argv[1] && streq(argv[1], "start"))
@@ -202,6 +237,53 @@ static inline int fake_daemon_settled(void *u, const char *socket, const char *g
 				      unsigned timeout_ms, unsigned *held, unsigned *wanted)
 {
 	*held = *wanted = gpu ? 1 : 8;
+	return 0;
+}
+
+static inline pid_t fake_nvpd_pid(void *u, const char *socket, unsigned timeout_ms)
+{
+	struct fake *f = u;
+
+	return f->nvpd_down ? 0 : f->nvpd;
+}
+
+/* The fake GPU index of PCI address @gpu, or -1. */
+static inline int fake_gpu_index(struct fake *f, const char *gpu)
+{
+	unsigned bus;
+
+	if (sscanf(gpu, "0000:%02x:00.0", &bus) != 1 || bus < 1 || bus > f->n_gpus || bus > 8)
+		return -1;
+	return (int)bus - 1;
+}
+
+static inline int fake_nvpd_get(void *u, const char *socket, const char *gpu, unsigned timeout_ms)
+{
+	struct fake *f = u;
+	int i = fake_gpu_index(f, gpu);
+
+	fake_log(f, "nvpd get %s", gpu);
+	if (!f->nvpd || f->nvpd_down)
+		return -ENOENT;
+	if (f->nvpd_get_r < 0)
+		return f->nvpd_get_r;
+	return i < 0 ? -ENODEV : f->nvpd_on[i];
+}
+
+static inline int fake_nvpd_set(void *u, const char *socket, const char *gpu, bool enabled,
+				unsigned timeout_ms)
+{
+	struct fake *f = u;
+	int i = fake_gpu_index(f, gpu), r = enabled ? f->nvpd_on_r : f->nvpd_off_r;
+
+	fake_log(f, "nvpd set %s %d", gpu, enabled);
+	if (!f->nvpd || f->nvpd_down)
+		return -ENOENT;
+	if (i < 0)
+		return -ENODEV;
+	if (r < 0 && (f->nvpd_fail_gpu < 0 || f->nvpd_fail_gpu == i))
+		return r;
+	f->nvpd_on[i] = enabled;
 	return 0;
 }
 
@@ -287,7 +369,8 @@ static inline void fake_init(struct fake *f)
 			   .daemon = 100,
 			   .nvml_r = 3,
 			   .gpu_device = 0x2330,
-			   .holder_gpu = -1};
+			   .holder_gpu = -1,
+			   .nvpd_fail_gpu = -1};
 	snprintf(f->dir, sizeof(f->dir), "/tmp/gk-fake-XXXXXX");
 	if (!mkdtemp(f->dir))
 		abort();
@@ -306,6 +389,9 @@ static inline void fake_init(struct fake *f)
 		.daemon_release = fake_daemon_release,
 		.daemon_reenumerate = fake_daemon_reenumerate,
 		.daemon_settled = fake_daemon_settled,
+		.nvpd_pid = fake_nvpd_pid,
+		.nvpd_get = fake_nvpd_get,
+		.nvpd_set = fake_nvpd_set,
 		.sysfs_write = fake_sysfs_write,
 		.probe = fake_probe,
 		.mknod_missing = fake_mknod,

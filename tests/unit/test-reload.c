@@ -14,9 +14,13 @@
 
 #include <cmocka.h>
 
+#include "baseline/baseline.h"
 #include "core/gk-exit.h"
 #include "fake-node.h"
 #include "lockfile.h"
+#include "nvpd/nvpd-client.h"
+#include "procedure/keeper.h"
+#include "procedure/reload-steps.h"
 #include "procedure/reload.h"
 
 static struct fake f;
@@ -281,6 +285,249 @@ static void test_journal_of_another_kind(void **state)
 	reload_result_done(&r);
 }
 
+/* nvidia-persistenced instead of gpukeepd: GPU 1 enabled, GPU 2 disabled by its operator */
+static void nvpd_node(void)
+{
+	f.daemon = 0;
+	f.nvpd = 77;
+	f.n_gpus = 2;
+	f.nvpd_on[0] = true;
+}
+
+static void test_nvpd_happy(void **state)
+{
+	struct gk_reload_result r;
+	_cleanup_free_ char *last = NULL, *error = NULL;
+	struct json_object *o = NULL, *rec = NULL, *gpus = NULL;
+
+	nvpd_node();
+	assert_int_equal(reload(true, false, &r), GK_EXIT_OK);
+	/* asked, never stopped: set disabled before the unload, enabled after the load, only the
+	 * GPU it kept */
+	expect_in(f.log, "nvpd get 0000:01:00.0;nvpd get 0000:02:00.0;nvpd set 0000:01:00.0 0;kill "
+			 "4242;remove nvidia_drm;");
+	expect_in(f.log, "load nvidia_drm;nvpd set 0000:01:00.0 1;nvpd get 0000:01:00.0;");
+	assert_null(strstr(f.log, "kill 77"));
+	assert_null(strstr(f.log, "nvpd set 0000:02:00.0"));
+	assert_null(strstr(f.log, "release all"));
+	assert_null(strstr(f.log, "reenumerate"));
+	assert_true(f.nvpd_on[0]);
+	assert_false(f.nvpd_on[1]);
+	assert_string_equal(r.daemon, "nvidia-persistenced");
+	expect_in(f.said, "preflight: 2 holder(s): 0 unit(s) to stop, 0 container(s) to stop, 1 "
+			  "process(es) to stop, nvidia-persistenced running");
+	expect_in(f.said, "stop: nvidia-persistenced set its GPU(s) disabled");
+	expect_in(f.said, "restore: nvidia-persistenced holds 1/1 GPU(s) again");
+	/* the journal names the daemon and the GPUs it kept */
+	assert_int_equal(read_full_file_at(f.dirfd, GK_RELOAD_JOURNAL_LAST, 1 << 20, &last, NULL),
+			 0);
+	expect_in(last, "\"daemon_kind\":\"nvidia-persistenced\"");
+	assert_int_equal(json_parse_file_at(f.dirfd, GK_RELOAD_JOURNAL_LAST, 1 << 20, &o, &error),
+			 0);
+	assert_true(json_object_object_get_ex(o, "record", &rec));
+	assert_true(json_object_object_get_ex(rec, "daemon_gpus", &gpus));
+	assert_int_equal(json_object_array_length(gpus), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(gpus, 0)),
+			    "0000:01:00.0");
+	json_object_put(o);
+	expect_in(last, "\"daemon_socket\":\"" NVPD_SOCKET_PATH "\"");
+	reload_result_done(&r);
+}
+
+/* gpukeepd's JSON socket wins where both answer (gpukeepd in its compat mode serves both) */
+static void test_gpukeepd_first(void **state)
+{
+	struct gk_reload_result r;
+
+	nvpd_node();
+	f.daemon = 100;
+	assert_int_equal(reload(true, false, &r), GK_EXIT_OK);
+	expect_in(f.log, "release all;");
+	assert_null(strstr(f.log, "nvpd"));
+	assert_string_equal(r.daemon, "gpukeepd");
+	reload_result_done(&r);
+}
+
+static void test_nvpd_release_refused(void **state)
+{
+	f.holder_scans = 0;
+	nvpd_node();
+	f.nvpd_on[1] = true;
+	f.nvpd_off_r = -EPERM;
+	f.nvpd_fail_gpu = 1;
+	rolled_back("nvidia-persistenced did not set persistence disabled for 0000:02:00.0: "
+		    "Operation not permitted",
+		    "nvpd set 0000:01:00.0 0;nvpd set 0000:02:00.0 0;nvpd set 0000:01:00.0 "
+		    "1;nvpd set 0000:02:00.0 1;");
+	/* nothing changed: the driver untouched, both GPUs as they were */
+	assert_null(strstr(f.log, "remove"));
+	assert_true(f.nvpd_on[0] && f.nvpd_on[1]);
+}
+
+/* A failed set enabled after the load ends as gpukeepd's failed re-acquire does. */
+static void test_nvpd_acquire_fails(void **state)
+{
+	struct gk_reload_result r, g;
+
+	f.acquire_r = -EIO;
+	assert_int_equal(reload(true, false, &g), GK_EXIT_NEEDS_PERSON);
+	expect_in(g.run.error, "the driver is back but could not restore: gpukeepd (re-acquire)");
+	fake_done(&f);
+	fake_init(&f);
+	nvpd_node();
+	f.nvpd_on_r = -EIO;
+	assert_int_equal(reload(true, false, &r), GK_EXIT_NEEDS_PERSON);
+	expect_in(r.run.error, "the driver is back but could not restore: nvidia-persistenced "
+			       "(set enabled: 0000:01:00.0: Input/output error)");
+	assert_int_equal(r.next_rung, g.next_rung);
+	assert_string_equal(r.daemon, "nvidia-persistenced");
+	assert_true(fake_has_file(&f, GK_RELOAD_JOURNAL)); /* a rerun retries it */
+	reload_result_done(&r);
+	reload_result_done(&g);
+}
+
+/* Where nvidia-persistenced still holds a device file with every GPU disabled, the plan stops
+ * it (its unit) and starts it again, and re-acquires through it after that. */
+static void test_nvpd_keeps_ctl(void **state)
+{
+	nvpd_node();
+	f.nvpd_keeps_ctl = true;
+	assert_int_equal(reload(true, false, NULL), GK_EXIT_OK);
+	expect_in(f.log, "nvpd set 0000:01:00.0 0;kill 4242;systemctl stop "
+			 "nvidia-persistenced.service;remove nvidia_drm;");
+	expect_in(f.log, "load nvidia_drm;systemctl start nvidia-persistenced.service;nvpd set "
+			 "0000:01:00.0 1;");
+	assert_null(strstr(f.log, "kill 77"));
+}
+
+/* The record of a reload killed after the load, from its journal (freed by the caller). */
+static struct json_object *killed_after_load(void)
+{
+	struct json_object *o = NULL, *rec = NULL;
+	_cleanup_free_ char *error = NULL;
+
+	nvpd_node();
+	f.no_load = "nvidia_drm";
+	assert_int_equal(reload(true, false, NULL), GK_EXIT_NEEDS_PERSON);
+	assert_false(f.nvpd_on[0]);
+	assert_int_equal(json_parse_file_at(f.dirfd, GK_RELOAD_JOURNAL, 1 << 20, &o, &error), 0);
+	assert_true(json_object_object_get_ex(o, "record", &rec));
+	return o;
+}
+
+static void write_journal(struct json_object *o)
+{
+	const char *s = json_object_to_json_string(o);
+
+	assert_int_equal(write_file_atomic_at(f.dirfd, GK_RELOAD_JOURNAL, s, strlen(s), 0600), 0);
+}
+
+/* A resumed reload re-acquires through the daemon its journal names. */
+static void test_nvpd_resume(void **state)
+{
+	struct json_object *o = killed_after_load();
+	struct gk_reload_result r;
+
+	json_object_put(o);
+	f.no_load = NULL;
+	f.log[0] = 0;
+	assert_int_equal(reload(false, false, &r), GK_EXIT_OK);
+	assert_true(r.run.resumed);
+	expect_in(f.log, "load nvidia_drm;nvpd set 0000:01:00.0 1;");
+	assert_null(strstr(f.log, "acquire"));
+	assert_true(f.nvpd_on[0]);
+	assert_string_equal(r.daemon, "nvidia-persistenced");
+	reload_result_done(&r);
+}
+
+static void test_journal_daemon_kind(void **state)
+{
+	struct json_object *o = killed_after_load(), *rec = NULL;
+	_cleanup_free_ char *error = NULL;
+	struct gk_reload_result r;
+	struct reload_record x;
+
+	json_object_object_get_ex(o, "record", &rec);
+	/* the round trip */
+	assert_int_equal(reload_record_from_json(rec, &x, &error), 0);
+	assert_int_equal(x.daemon_kind, GK_KEEPER_NVPD);
+	assert_true(x.daemon_released);
+	assert_int_equal(strv_length(x.daemon_gpus), 1);
+	assert_string_equal(x.daemon_gpus[0], "0000:01:00.0");
+	assert_string_equal(x.daemon_socket, NVPD_SOCKET_PATH);
+	reload_record_done(&x);
+
+	/* a journal naming a daemon this gpukeep does not know is refused, the file named */
+	json_object_object_add(rec, "daemon_kind", json_object_new_string("nvidia-fooed"));
+	assert_int_equal(reload_record_from_json(rec, &x, &error), -EBADMSG);
+	expect_in(error, "record: daemon_kind: unknown daemon 'nvidia-fooed'");
+	write_journal(o);
+	f.log[0] = 0;
+	f.no_load = NULL;
+	assert_int_equal(reload(true, false, &r), GK_EXIT_PRECONDITION);
+	expect_in(r.run.error, "(reload.journal in the state directory");
+	expect_in(r.run.error, "unknown daemon 'nvidia-fooed'");
+	expect_in(r.run.error, "nothing was changed");
+	assert_string_equal(f.log, "");
+	reload_result_done(&r);
+
+	/* an old journal, without the field, released through gpukeepd: it re-acquires there */
+	json_object_object_del(rec, "daemon_kind");
+	json_object_object_del(rec, "daemon_gpus");
+	assert_int_equal(reload_record_from_json(rec, &x, &error), 0);
+	assert_int_equal(x.daemon_kind, GK_KEEPER_GPUKEEPD);
+	assert_int_equal(strv_length(x.daemon_gpus), 0);
+	reload_record_done(&x);
+	json_object_object_add(rec, "daemon_socket", json_object_new_string("/run/gpukeep/socket"));
+	write_journal(o);
+	f.daemon = 100;
+	assert_int_equal(reload(false, false, &r), GK_EXIT_OK);
+	expect_in(f.log, "load nvidia_drm;reenumerate;acquire all;");
+	assert_null(strstr(f.log, "nvpd set"));
+	assert_string_equal(r.daemon, "gpukeepd");
+	reload_result_done(&r);
+	json_object_put(o);
+}
+
+static void test_keeper_kind(void **state)
+{
+	enum gk_keeper_kind k = _GK_KEEPER_MAX;
+
+	for (int i = 0; i < _GK_KEEPER_MAX; i++) {
+		assert_int_equal(keeper_kind_from_string(keeper_kind_to_string(i), &k), 0);
+		assert_int_equal(k, i);
+	}
+	assert_int_equal(keeper_kind_from_string("nvidia-persistenced ", &k), -EINVAL);
+	assert_int_equal(keeper_kind_from_string(NULL, &k), -EINVAL);
+	/* neither daemon: none, reported as gpukeepd's absence */
+	f.daemon = 0;
+	assert_int_equal(keeper_detect(&f.ops, "a", "b", 100, &k), 0);
+	assert_int_equal(k, GK_KEEPER_GPUKEEPD);
+	f.nvpd = 77;
+	assert_int_equal(keeper_detect(&f.ops, "a", "b", 100, &k), 77);
+	assert_int_equal(k, GK_KEEPER_NVPD);
+	assert_int_equal(keeper_detect(&f.ops, "a", NULL, 100, &k), 0);
+}
+
+/* The daemon that released in an earlier run is the one that re-acquires. */
+static void test_keeper_adopt(void **state)
+{
+	enum gk_keeper_kind k = GK_KEEPER_GPUKEEPD;
+	char *socket = strdup("/run/gpukeep/socket");
+
+	assert_int_equal(keeper_adopt(GK_KEEPER_NVPD, NVPD_SOCKET_PATH, false, &k, &socket), 0);
+	assert_int_equal(k, GK_KEEPER_NVPD);
+	assert_string_equal(socket, NVPD_SOCKET_PATH);
+	/* released through it: gpukeepd answering now cannot take its place */
+	assert_int_equal(keeper_adopt(GK_KEEPER_GPUKEEPD, "/run/gpukeep/socket", true, &k, &socket),
+			 -EXDEV);
+	assert_int_equal(k, GK_KEEPER_NVPD);
+	assert_string_equal(socket, NVPD_SOCKET_PATH);
+	assert_int_equal(keeper_adopt(GK_KEEPER_NVPD, "/elsewhere", true, &k, &socket), -EXDEV);
+	assert_int_equal(keeper_adopt(GK_KEEPER_NVPD, NVPD_SOCKET_PATH, true, &k, &socket), 0);
+	free(socket);
+}
+
 static void test_dry_run(void **state)
 {
 	assert_int_equal(reload(true, true, NULL), GK_EXIT_OK);
@@ -321,6 +568,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_of_another_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvpd_happy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gpukeepd_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvpd_release_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvpd_acquire_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvpd_keeps_ctl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvpd_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_daemon_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keeper_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keeper_adopt, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

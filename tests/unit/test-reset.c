@@ -17,7 +17,9 @@
 #include "baseline/baseline.h"
 #include "core/gk-exit.h"
 #include "fake-node.h"
+#include "nvpd/nvpd-client.h"
 #include "procedure/reset-plan.h"
+#include "procedure/reset-steps.h"
 #include "procedure/reset.h"
 
 static struct fake f;
@@ -297,6 +299,114 @@ static void test_daemon_refuses(void **state)
 	reset_result_done(&r);
 }
 
+/* nvidia-persistenced instead of gpukeepd, every GPU enabled */
+static void nvpd_node(void)
+{
+	f.daemon = 0;
+	f.nvpd = 77;
+	for (unsigned i = 0; i < 4; i++)
+		f.nvpd_on[i] = true;
+}
+
+/* One GPU through the RPC: set disabled, reset, set enabled; the others untouched. */
+static void test_nvpd_one_gpu(void **state)
+{
+	struct gk_reset_result r;
+
+	nvpd_node();
+	assert_int_equal(reset("2", false, true, NULL), GK_EXIT_OK);
+	expect_in(f.said, "nvidia-persistenced releases just these GPUs");
+	assert_null(strstr(f.log, "nvpd set"));
+	f.log[0] = f.said[0] = 0;
+	assert_int_equal(reset("2", false, false, &r), GK_EXIT_OK);
+	expect_in(f.log, "nvpd get 0000:03:00.0;nvpd set 0000:03:00.0 0;nvidia-smi -r -i "
+			 "0000:03:00.0;nvpd set 0000:03:00.0 1;nvpd get 0000:03:00.0;");
+	assert_null(strstr(f.log, "nvpd set 0000:01"));
+	assert_null(strstr(f.log, "nvpd set 0000:02"));
+	assert_null(strstr(f.log, "nvpd set 0000:04"));
+	assert_null(strstr(f.log, "kill"));
+	assert_null(strstr(f.log, "probe")); /* held again: it opened */
+	assert_null(strstr(f.log, "release"));
+	for (unsigned i = 0; i < 4; i++)
+		assert_true(f.nvpd_on[i]);
+	assert_string_equal(r.daemon, "nvidia-persistenced");
+	assert_true(r.gpus[0].back);
+	expect_in(f.said, "release: nvidia-persistenced set these GPUs disabled");
+	expect_in(f.said, "nvidia-persistenced holds these GPUs again");
+	expect_in(f.said, "opening, held by nvidia-persistenced");
+	reset_result_done(&r);
+}
+
+/* A GPU the daemon had disabled is not enabled by the reset. */
+static void test_nvpd_gpu_disabled(void **state)
+{
+	nvpd_node();
+	f.nvpd_on[2] = false;
+	assert_int_equal(reset("2", false, false, NULL), GK_EXIT_OK);
+	assert_null(strstr(f.log, "nvpd set"));
+	expect_in(f.log, "probe /dev/nvidia2"); /* not held: it must open */
+	assert_false(f.nvpd_on[2]);
+}
+
+static void test_nvpd_refuses(void **state)
+{
+	struct gk_reset_result r;
+
+	nvpd_node();
+	f.nvpd_off_r = -EPERM;
+	assert_int_equal(reset("2", false, false, &r), GK_EXIT_FAILED);
+	expect_in(r.run.error, "nvidia-persistenced did not set persistence disabled for "
+			       "0000:03:00.0: Operation not permitted; rolled back");
+	assert_null(strstr(f.log, "nvidia-smi"));
+	expect_in(f.log, "nvpd set 0000:03:00.0 0;nvpd set 0000:03:00.0 1;");
+	assert_true(f.nvpd_on[2]);
+	reset_result_done(&r);
+}
+
+static void test_nvpd_acquire_fails(void **state)
+{
+	struct gk_reset_result r;
+
+	nvpd_node();
+	f.nvpd_on_r = -EIO;
+	assert_int_equal(reset("2", false, false, &r), GK_EXIT_NEEDS_PERSON);
+	expect_in(r.run.error, "could not restore: nvidia-persistenced (set enabled: "
+			       "0000:03:00.0: Input/output error); next rung: gpukeep reload");
+	assert_int_equal(r.next_rung, GK_RESET_NEXT_RELOAD);
+	reset_result_done(&r);
+}
+
+static void test_journal_daemon_kind(void **state)
+{
+	struct json_object *o = NULL, *rec = NULL;
+	_cleanup_free_ char *error = NULL;
+	struct reset_record x;
+
+	nvpd_node();
+	assert_int_equal(reset("2", false, false, NULL), GK_EXIT_OK);
+	assert_int_equal(json_parse_file_at(f.dirfd, GK_RESET_JOURNAL_LAST, 1 << 20, &o, &error),
+			 0);
+	assert_true(json_object_object_get_ex(o, "record", &rec));
+	assert_int_equal(reset_record_from_json(rec, &x, &error), 0);
+	assert_int_equal(x.daemon_kind, GK_KEEPER_NVPD);
+	assert_string_equal(x.daemon_socket, NVPD_SOCKET_PATH);
+	assert_int_equal(strv_length(x.daemon_held), 1);
+	reset_record_done(&x);
+	json_object_object_add(rec, "daemon_kind", json_object_new_string("nvidia-fooed"));
+	assert_int_equal(reset_record_from_json(rec, &x, &error), -EBADMSG);
+	expect_in(error, "record: daemon_kind: unknown daemon 'nvidia-fooed'");
+	json_object_object_add(rec, "daemon_kind", json_object_new_int(1));
+	free(error);
+	error = NULL;
+	assert_int_equal(reset_record_from_json(rec, &x, &error), -EBADMSG);
+	expect_in(error, "daemon_kind");
+	json_object_object_del(rec, "daemon_kind");
+	assert_int_equal(reset_record_from_json(rec, &x, &error), 0);
+	assert_int_equal(x.daemon_kind, GK_KEEPER_GPUKEEPD);
+	reset_record_done(&x);
+	json_object_put(o);
+}
+
 static void test_reset_fails(void **state)
 {
 	struct gk_reset_result r;
@@ -350,6 +460,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvpd_one_gpu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvpd_gpu_disabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvpd_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvpd_acquire_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_daemon_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_reload_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
 	};

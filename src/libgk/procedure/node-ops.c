@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The real effects of the procedures. gpukeepd is asked, never killed: killing it would also
- * lose its desired persistence mode per GPU, which it re-applies when asked to re-acquire. */
+/* The real effects of the procedures. The persistence daemon is asked, never killed: killing it
+ * would also lose its desired persistence mode per GPU, which it re-applies when asked to
+ * re-acquire (gpukeepd through its socket, nvidia-persistenced through its RPC). */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include "macro.h"
 #include "node/nodeset.h"
 #include "nvml/nvml.h"
+#include "nvpd/nvpd-client.h"
+#include "nvpd/nvpd.h"
 #include "procedure/node-ops.h"
 #include "procedure/nvml-helper.h"
 #include "root.h"
@@ -124,6 +127,57 @@ static int real_daemon_settled(void *userdata, const char *socket, const char *g
 	return client_wait_settled(socket, gpu, (int)timeout_ms, ret_held, ret_wanted);
 }
 
+static pid_t real_nvpd_pid(void *userdata, const char *socket, unsigned timeout_ms)
+{
+	struct nvpd_conn *c = NULL;
+	pid_t pid;
+	int r;
+
+	(void)userdata;
+	r = nvpd_open(socket, NVPD_V1, (int)timeout_ms, &c);
+	if (r == -ENOENT || r == -ECONNREFUSED)
+		return 0;
+	if (r < 0)
+		return r;
+	/* a socket file that accepts but does not speak the RPC is no daemon of ours */
+	r = nvpd_ping(c);
+	pid = r < 0 ? r : nvpd_peer_pid(c);
+	nvpd_close(c);
+	return pid;
+}
+
+static int real_nvpd_get(void *userdata, const char *socket, const char *gpu, unsigned timeout_ms)
+{
+	struct nvpd_conn *c = NULL;
+	struct gk_pci_addr a;
+	bool enabled = false;
+	int r;
+
+	(void)userdata;
+	r = pci_addr_parse(gpu, false, &a);
+	if (r < 0)
+		return r;
+	r = nvpd_open(socket, NVPD_V1, (int)timeout_ms, &c);
+	if (r < 0)
+		return r;
+	r = nvpd_get_mode(c, &a, &enabled, NULL);
+	nvpd_close(c);
+	return r < 0 ? r : enabled;
+}
+
+static int real_nvpd_set(void *userdata, const char *socket, const char *gpu, bool enabled,
+			 unsigned timeout_ms)
+{
+	struct gk_pci_addr a;
+	int r;
+
+	(void)userdata;
+	r = pci_addr_parse(gpu, false, &a);
+	if (r < 0)
+		return r;
+	return nvpd_set_gpus(socket, &a, 1, enabled, (int)timeout_ms, NULL);
+}
+
 #define SYSFS_TIMEOUT_MS 30000 /* an unbind waits for the driver's remove */
 
 /* A path under the root for the helper, which runs in our root: "/" outside a dry run. */
@@ -222,6 +276,9 @@ void node_ops_real_init(struct gk_node_ops_real *r, const struct gk_modops *modo
 				.daemon_release = real_daemon_release,
 				.daemon_reenumerate = real_daemon_reenumerate,
 				.daemon_settled = real_daemon_settled,
+				.nvpd_pid = real_nvpd_pid,
+				.nvpd_get = real_nvpd_get,
+				.nvpd_set = real_nvpd_set,
 				.sysfs_write = real_sysfs_write,
 				.probe = real_probe,
 				.mknod_missing = real_mknod_missing,

@@ -59,6 +59,17 @@ struct gk_node_ops {
 	int (*daemon_settled)(void *userdata, const char *socket, const char *gpu,
 			      unsigned timeout_ms, unsigned *ret_held, unsigned *ret_wanted);
 
+	/* nvidia-persistenced's RPC at @socket (NVIDIA's daemon, or gpukeepd in its compat mode):
+	 * the pid serving it (SO_PEERCRED), 0 when none listens there, or -errno. */
+	pid_t (*nvpd_pid)(void *userdata, const char *socket, unsigned timeout_ms);
+	/* Its persistence mode for GPU @gpu (a PCI address): 1 enabled, 0 disabled, or -errno as
+	 * nvpd_get_mode() (-ENODEV: it does not know the GPU). */
+	int (*nvpd_get)(void *userdata, const char *socket, const char *gpu, unsigned timeout_ms);
+	/* Sets it with the v1 call (which also offlines coherent memory before a release): 0 once
+	 * the device file is closed or open, or -errno as nvpd_set_mode(). */
+	int (*nvpd_set)(void *userdata, const char *socket, const char *gpu, bool enabled,
+			unsigned timeout_ms);
+
 	/* Writes @value to <root>/@path (a sysfs attribute: unbind, bind, reset, remove, rescan),
 	 * with a deadline (a store can block in the kernel). 0, -ETIMEDOUT, -errno. */
 	int (*sysfs_write)(void *userdata, int rootfd, const char *path, const char *value);

@@ -165,6 +165,7 @@ int step_restore(struct gk_engine *e, char **ret_detail)
 	struct reload_ctx *c = reload_ctx(e);
 	_cleanup_free_ char *failed = NULL, *kept = NULL, *settings = NULL;
 	bool daemon = c->rec.daemon_released;
+	const char *name = keeper_kind_to_string(c->rec.daemon_kind);
 	unsigned held = 0, wanted = 0;
 	int r;
 
@@ -172,8 +173,8 @@ int step_restore(struct gk_engine *e, char **ret_detail)
 	 * probe, a rescanned function) the minors may differ, and gpukeepd must open the right
 	 * files. A daemon that does not answer is caught by the wait below. */
 	if (daemon)
-		(void)c->ops->daemon_reenumerate(c->ops->userdata, c->rec.daemon_socket,
-						 STOP_DAEMON_TIMEOUT_MS);
+		(void)keeper_reenumerate(c->ops, c->rec.daemon_kind, c->rec.daemon_socket,
+					 STOP_DAEMON_TIMEOUT_MS);
 	r = step_stop_undo(e, &failed);
 	if (r == -ENOMEM)
 		return engine_verdict(e, GK_EXIT_NEEDS_PERSON, "out of memory");
@@ -183,15 +184,15 @@ int step_restore(struct gk_engine *e, char **ret_detail)
 				      strna(failed));
 	if (daemon) {
 		/* persistence is back only once the daemon holds the GPUs again */
-		r = c->ops->daemon_settled(c->ops->userdata, c->rec.daemon_socket, NULL,
-					   DAEMON_SETTLE_MS, &held, &wanted);
+		r = keeper_settled(c->ops, c->rec.daemon_kind, c->rec.daemon_socket, NULL,
+				   c->rec.daemon_gpus, DAEMON_SETTLE_MS, &held, &wanted);
 		if (r < 0 || held < wanted)
-			return engine_verdict(
-				e, GK_EXIT_NEEDS_PERSON,
-				"the driver is back but gpukeepd holds %u of %u GPU(s)"
-				"%s; see 'gpukeep status'",
-				held, wanted, r == -ETIMEDOUT ? " after its deadline of 60 s" : "");
-		kept = strdup_printf("gpukeepd holds %u/%u GPU(s) again", held, wanted);
+			return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
+					      "the driver is back but %s holds %u of %u GPU(s)"
+					      "%s; see 'gpukeep status'",
+					      name, held, wanted,
+					      r == -ETIMEDOUT ? " after its deadline of 60 s" : "");
+		kept = strdup_printf("%s holds %u/%u GPU(s) again", name, held, wanted);
 	}
 	r = reload_nvml_restore(e, &settings);
 	if (r != 0)

@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "node/holders-stop.h"
+#include "nvpd/nvpd-client.h"
 #include "procedure/reload-steps.h"
 #include "procedure/stop.h"
 #include "spawn-util.h"
@@ -48,9 +49,15 @@ int reload_observe(struct gk_engine *e, bool holders)
 	if (r < 0)
 		return engine_verdict(e, GK_EXIT_FAILED, "cannot scan for GPU holders: %s",
 				      strerror(-r));
-	pid = c->ops->daemon_pid(c->ops->userdata, c->o->socket, DAEMON_TIMEOUT_MS);
+	pid = keeper_detect(c->ops, c->o->socket, reload_nvpd_socket(c->o), DAEMON_TIMEOUT_MS,
+			    &c->daemon_kind);
 	c->daemon_pid = pid > 0 ? pid : 0;
 	return 0;
+}
+
+const char *reload_nvpd_socket(const struct gk_reload_opts *o)
+{
+	return o->nvpd_socket ? o->nvpd_socket : NVPD_SOCKET_PATH;
 }
 
 #define NO_DRIVER                                                                                  \
@@ -134,6 +141,7 @@ static int record_node(struct reload_ctx *c)
 	    !(rec->units = calloc(1, sizeof(char *))) ||
 	    !(rec->containers = calloc(1, sizeof(char *))) ||
 	    !(rec->module_params = calloc(1, sizeof(char *))) ||
+	    !(rec->daemon_gpus = calloc(1, sizeof(char *))) ||
 	    !(rec->daemon_socket = strdup(c->o->socket)))
 		return -ENOMEM;
 	for (char **m = rec->unload_order; *m; m++)
@@ -190,9 +198,9 @@ int step_preflight_check(struct gk_engine *e, char **ret_plan)
 	r = plan(e, c->o->kill, &p);
 	if (r != 0)
 		return r;
-	*ret_plan = strdup_printf("preflight: %zu holder(s) of the NVIDIA device files, gpukeepd "
-				  "%s",
-				  c->holders->n, p.daemon_pid ? "running" : "not running");
+	*ret_plan = strdup_printf("preflight: %zu holder(s) of the NVIDIA device files, %s %s",
+				  c->holders->n, keeper_kind_to_string(c->daemon_kind),
+				  p.daemon_pid ? "running" : "not running");
 	r = refuse(e, &p, c->holders);
 	reload_plan_done(&p);
 	return r;
@@ -210,9 +218,10 @@ int step_preflight(struct gk_engine *e, char **ret_detail)
 	r = refuse(e, &p, c->holders);
 	if (r == 0)
 		*ret_detail = strdup_printf("%zu holder(s): %zu unit(s) to stop, %zu container(s) "
-					    "to stop, %zu process(es) to stop, gpukeepd %s",
+					    "to stop, %zu process(es) to stop, %s %s",
 					    c->holders->n, strv_length(p.units),
 					    strv_length(p.containers), p.n_pids,
+					    keeper_kind_to_string(c->daemon_kind),
 					    p.daemon_pid ? "running" : "not running");
 	reload_plan_done(&p);
 	return r;
@@ -232,10 +241,14 @@ int step_stop_check(struct gk_engine *e, char **ret_plan)
 	containers = strv_join(p.containers, ", ");
 	procs = stop_describe(c->holders, p.daemon_pid);
 	*ret_plan = strdup_printf(
-		"stop: gpukeepd %s; units to stop and start again: %s; containers to stop: %s; "
+		"stop: %s %s; units to stop and start again: %s; containers to stop: %s; "
 		"processes to stop (SIGTERM, %u s grace, SIGKILL): %zu%s%s",
-		p.daemon_pid ? "asked to release its devices, then to re-acquire them"
-			     : "not running",
+		keeper_kind_to_string(c->daemon_kind),
+		!p.daemon_pid ? "not running"
+		: c->daemon_kind == GK_KEEPER_NVPD
+			? "sets each GPU it keeps disabled through its RPC, "
+			  "then enabled again"
+			: "asked to release its devices, then to re-acquire them",
 		units && *units ? units : "none", containers && *containers ? containers : "none",
 		c->o->grace_ms / 1000, p.n_pids, p.n_pids ? ": " : "",
 		p.n_pids ? strna(procs) : "");
@@ -243,11 +256,37 @@ int step_stop_check(struct gk_engine *e, char **ret_plan)
 	return 0;
 }
 
+/* nvidia-persistenced: each GPU it keeps (its get says enabled) is set disabled. */
+static int release_nvpd(struct gk_engine *e)
+{
+	struct reload_ctx *c = reload_ctx(e);
+	_cleanup_strv_free_ char **gpus = calloc(1, sizeof(char *));
+	int r = gpus ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < c->inv.n_gpus; i++)
+		r = strv_extend(&gpus, c->inv.gpus[i].pci.name);
+	if (r < 0)
+		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
+	return keeper_nvpd_release(e, c->ops, c->rec.daemon_socket, gpus, &c->rec.daemon_gpus,
+				   &c->rec.daemon_released);
+}
+
 static int release_daemon(struct gk_engine *e)
 {
 	struct reload_ctx *c = reload_ctx(e);
+	bool nvpd = c->daemon_kind == GK_KEEPER_NVPD;
+	const char *socket = nvpd ? reload_nvpd_socket(c->o) : c->o->socket;
 	int r;
 
+	/* the daemon that answers now is the one to re-acquire through, after a kill too */
+	r = keeper_adopt(c->daemon_kind, socket, c->rec.daemon_released, &c->rec.daemon_kind,
+			 &c->rec.daemon_socket);
+	if (r < 0)
+		return keeper_adopt_verdict(e, r, c->rec.daemon_kind, c->rec.daemon_socket,
+					    c->daemon_kind, socket);
+	c->res->daemon = keeper_kind_to_string(c->daemon_kind);
+	if (nvpd)
+		return release_nvpd(e);
 	c->rec.daemon_released = true;
 	r = engine_sync(e);
 	if (r != 0)
@@ -281,8 +320,13 @@ static int stop_round(struct gk_engine *e, unsigned round, size_t counts[3])
 	struct gk_reload_plan p = {};
 	int r;
 
-	/* a resumed run stops whatever holds the GPUs now: the first run was allowed to */
-	r = reload_plan_stops(c->holders, c->daemon_pid, c->o->kill || engine_resumed(e), &p);
+	/* a resumed run stops whatever holds the GPUs now: the first run was allowed to. The
+	 * daemon is released, not stopped; but nvidia-persistenced still holding device files once
+	 * its GPUs are disabled (its closed libnvidia-cfg may keep some) is stopped as any holder
+	 */
+	r = reload_plan_stops(c->holders,
+			      c->daemon_kind == GK_KEEPER_NVPD && round > 0 ? 0 : c->daemon_pid,
+			      c->o->kill || engine_resumed(e), &p);
 	if (r < 0)
 		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
 	if (round == 0 && p.daemon_pid)
@@ -330,22 +374,45 @@ int step_stop(struct gk_engine *e, char **ret_detail)
 	}
 	*ret_detail = strdup_printf(
 		"%s, %zu unit(s) stopped, %zu process(es) stopped, %zu container(s) stopped",
-		c->rec.daemon_released ? "gpukeepd released its devices" : "no gpukeepd", counts[0],
-		counts[1], counts[2]);
+		!c->rec.daemon_released ? "no gpukeepd"
+		: c->rec.daemon_kind == GK_KEEPER_NVPD
+			? "nvidia-persistenced set its GPU(s) disabled"
+			: "gpukeepd released its devices",
+		counts[0], counts[1], counts[2]);
 	return 0;
 }
 
-/* gpukeepd re-acquires, stopped units start: the undo of the stop, and the restore's first
+/* nvidia-persistenced sets enabled again exactly the GPUs it had disabled. 0 or -ENOMEM. */
+static int acquire_nvpd(struct reload_ctx *c, char ***failed)
+{
+	_cleanup_free_ char *why = NULL, *what = NULL;
+	int r;
+
+	r = keeper_nvpd_set(c->ops, c->rec.daemon_socket, c->rec.daemon_gpus, true, &why);
+	if (r == -ENOMEM)
+		return r;
+	if (r >= 0) {
+		c->rec.daemon_released = false;
+		return 0;
+	}
+	what = strdup_printf("nvidia-persistenced (set enabled: %s)", strna(why));
+	return what ? strv_extend(failed, what) : -ENOMEM;
+}
+
+/* The daemon re-acquires, stopped units start: the undo of the stop, and the restore's first
  * half. 0, or -EIO with *ret_failed naming what did not come back. */
 int step_stop_undo(struct gk_engine *e, char **ret_failed)
 {
 	struct reload_ctx *c = reload_ctx(e);
 	_cleanup_strv_free_ char **failed = calloc(1, sizeof(char *));
+	bool nvpd = c->rec.daemon_kind == GK_KEEPER_NVPD;
 	struct gk_stopper s;
 
 	if (!failed)
 		return -ENOMEM;
-	if (c->rec.daemon_released) {
+	if (c->rec.daemon_released)
+		c->res->daemon = keeper_kind_to_string(c->rec.daemon_kind);
+	if (c->rec.daemon_released && !nvpd) {
 		int r = c->ops->daemon_release(c->ops->userdata, c->rec.daemon_socket, NULL, true,
 					       DAEMON_TIMEOUT_MS);
 
@@ -358,6 +425,9 @@ int step_stop_undo(struct gk_engine *e, char **ret_failed)
 	}
 	s = stopper(c);
 	if (stop_start_units(&s, &failed) < 0)
+		return -ENOMEM;
+	/* after the units: a nvidia-persistenced that had to be stopped is running again */
+	if (c->rec.daemon_released && nvpd && acquire_nvpd(c, &failed) < 0)
 		return -ENOMEM;
 	if (!*failed)
 		return 0;

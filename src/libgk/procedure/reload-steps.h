@@ -9,6 +9,7 @@
 #include "node/holders.h"
 #include "node/inventory.h"
 #include "procedure/fabric.h"
+#include "procedure/keeper.h"
 #include "procedure/reload.h"
 
 /* What the reload keeps in its journal: everything it must know to finish or undo. */
@@ -20,8 +21,13 @@ struct reload_record {
 	char **module_params;
 	char **units;	      /* systemd units stopped, to start again */
 	char **containers;    /* "RUNTIME ID" stopped (not started again) */
-	bool daemon_released; /* gpukeepd was asked to release its devices */
-	char *daemon_socket;
+	bool daemon_released; /* the daemon was asked to release its devices */
+	char *daemon_socket;  /* its socket */
+	/* which daemon (an old journal has none: gpukeepd) */
+	enum gk_keeper_kind daemon_kind;
+	/* nvidia-persistenced: the GPUs it kept (get said enabled) before the release, set
+	 * enabled again after */
+	char **daemon_gpus;
 	char *settings_file; /* NVML settings saved before the unload (in the state dir), or NULL */
 	struct gk_fabric_record fabric; /* the fabric manager stopped, the fabric to wait for */
 };
@@ -37,6 +43,7 @@ struct reload_ctx {
 	bool have_inv;
 	struct gk_holders *holders;
 	pid_t daemon_pid;
+	enum gk_keeper_kind daemon_kind;
 };
 
 void reload_record_done(struct reload_record *r);
@@ -44,9 +51,12 @@ struct json_object *reload_record_to_json(const struct reload_record *r);
 int reload_record_from_json(struct json_object *o, struct reload_record *ret, char **ret_error);
 
 struct reload_ctx *reload_ctx(struct gk_engine *e);
-/* Reads the node (inventory, holders, gpukeepd) unless this step did. 0 or the exit code. */
+/* Reads the node (inventory, holders, the persistence daemon) unless this step did. 0 or the
+ * exit code. */
 int reload_observe(struct gk_engine *e, bool holders);
 void reload_forget(struct reload_ctx *c);
+/* nvidia-persistenced's socket for @o: its option, else NVPD_SOCKET_PATH. */
+const char *reload_nvpd_socket(const struct gk_reload_opts *o);
 
 int step_lock_check(struct gk_engine *e, char **ret_plan);
 int step_lock(struct gk_engine *e, char **ret_detail);

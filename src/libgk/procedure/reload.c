@@ -96,6 +96,7 @@ void reload_record_done(struct reload_record *r)
 	strv_free(r->units);
 	strv_free(r->containers);
 	free(r->daemon_socket);
+	strv_free(r->daemon_gpus);
 	free(r->settings_file);
 	fabric_record_done(&r->fabric);
 	*r = (struct reload_record){};
@@ -126,6 +127,7 @@ struct json_object *reload_record_to_json(const struct reload_record *r)
 	ok = ok && (!r->daemon_socket ||
 		    put(o, "daemon_socket", json_object_new_string(r->daemon_socket), false));
 	ok = ok && (r->daemon_socket || put(o, "daemon_socket", NULL, true));
+	ok = ok && keeper_record_write(o, r->daemon_kind, r->daemon_gpus);
 	ok = ok && (!r->settings_file ||
 		    put(o, "settings_file", json_object_new_string(r->settings_file), false));
 	ok = ok && (r->settings_file || put(o, "settings_file", NULL, true));
@@ -171,6 +173,7 @@ int reload_record_from_json(struct json_object *o, struct reload_record *ret, ch
 	r.daemon_released = v && json_object_get_boolean(v);
 	r.settings_file = jcheck_string(&c, o, "record", "settings_file", true);
 	r.daemon_socket = jcheck_string(&c, o, "record", "daemon_socket", true);
+	keeper_record_read(&c, o, &r.daemon_kind, &r.daemon_gpus);
 	/* the fabric came after the engine: older journals have none */
 	v = NULL;
 	json_object_object_get_ex(o, "fabric", &v);

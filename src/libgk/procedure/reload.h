@@ -25,6 +25,9 @@ struct gk_reload_opts {
 	unsigned fabric_timeout_ms; /* the NVLink fabric's wait; 0: the default */
 	const struct gk_fabric_ops *fabric; /* NULL: NVML (fabric_ops_nvml) */
 	const struct gk_node_ops *ops;
+	/* nvidia-persistenced's RPC socket, tried when gpukeepd does not answer at @socket (NULL:
+	 * NVPD_SOCKET_PATH) */
+	const char *nvpd_socket;
 	struct gk_engine_opts engine; /* state directory, dry run, the runner's own effects */
 };
 
@@ -33,6 +36,9 @@ struct gk_reload_result {
 	enum gk_rung next_rung;
 	struct gk_differences differences; /* validation */
 	int diag;			   /* -1 not run, 0 passed, >0 failed, -2 not installed */
+	/* the persistence daemon that released and re-acquired the GPUs (keeper_kind_to_string()),
+	 * NULL when none ran */
+	const char *daemon;
 };
 
 /* Runs (or resumes) a reload. Returns 0 with *ret filled (ret->run.exit is the verdict), or

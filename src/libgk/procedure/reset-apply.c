@@ -323,8 +323,8 @@ int reset_step_restore(struct gk_engine *e, char **ret_detail)
 	/* a removed and rescanned function is a new device to the daemon */
 	for (size_t i = 0; daemon && c->rec.targets[i]; i++)
 		if (streq(c->rec.methods[i], "remove-rescan")) {
-			(void)c->ops->daemon_reenumerate(c->ops->userdata, c->rec.daemon_socket,
-							 STOP_DAEMON_TIMEOUT_MS);
+			(void)keeper_reenumerate(c->ops, c->rec.daemon_kind, c->rec.daemon_socket,
+						 STOP_DAEMON_TIMEOUT_MS);
 			break;
 		}
 	/* gpukeepd opens the GPUs again and units start: the release's undo */
@@ -334,8 +334,8 @@ int reset_step_restore(struct gk_engine *e, char **ret_detail)
 		unsigned held = 0, wanted = 0;
 
 		/* settled: held, or given up on for now (validate says which) */
-		(void)c->ops->daemon_settled(c->ops->userdata, c->rec.daemon_socket,
-					     c->rec.targets[i], SETTLE_MS, &held, &wanted);
+		(void)keeper_settled(c->ops, c->rec.daemon_kind, c->rec.daemon_socket,
+				     c->rec.targets[i], NULL, SETTLE_MS, &held, &wanted);
 	}
 	if (restore_settings(c, &failed) < 0)
 		return engine_verdict(e, GK_EXIT_NEEDS_PERSON, "out of memory");
@@ -348,7 +348,10 @@ int reset_step_restore(struct gk_engine *e, char **ret_detail)
 				      strna(list));
 	}
 	*ret_detail = strdup_printf("%d device node(s) created, %s, %zu unit(s) started%s", created,
-				    daemon ? "gpukeepd holds these GPUs again" : "no gpukeepd",
+				    !daemon ? "no gpukeepd"
+				    : c->rec.daemon_kind == GK_KEEPER_NVPD
+					    ? "nvidia-persistenced holds these GPUs again"
+					    : "gpukeepd holds these GPUs again",
 				    strv_length(c->rec.units),
 				    c->rec.settings_file ? ", NVML settings restored" : "");
 	return 0;
@@ -388,8 +391,8 @@ static int check_gpu(struct reset_ctx *c, size_t i, struct gk_differences *d)
 	/* held by gpukeepd again: it opened after the reset, no probe needed (a probe of an idle
 	 * GPU pays its initialization) */
 	if (strv_contains(c->rec.daemon_held, pci)) {
-		r = c->ops->daemon_settled(c->ops->userdata, c->rec.daemon_socket, pci, SETTLE_MS,
-					   &held, &wanted);
+		r = keeper_settled(c->ops, c->rec.daemon_kind, c->rec.daemon_socket, pci, NULL,
+				   SETTLE_MS, &held, &wanted);
 		if (r >= 0 && wanted > 0 && held >= wanted)
 			return 0;
 	}
@@ -401,7 +404,11 @@ static int check_gpu(struct reset_ctx *c, size_t i, struct gk_differences *d)
 	}
 	if (!strv_contains(c->rec.daemon_held, pci))
 		return 0;
-	return add_difference(d, pci, "gpukeepd does not hold it again (see 'gpukeep status')");
+	return add_difference(d, pci,
+			      c->rec.daemon_kind == GK_KEEPER_NVPD
+				      ? "nvidia-persistenced does not hold it again (see 'gpukeep "
+					"status')"
+				      : "gpukeepd does not hold it again (see 'gpukeep status')");
 }
 
 static int compare(struct gk_engine *e, struct gk_differences *d)
@@ -477,10 +484,12 @@ int reset_step_validate(struct gk_engine *e, char **ret_detail)
 				      d->n);
 	}
 	*ret_detail = strdup_printf("%zu GPU(s) bound, same UUID, link and device node as "
-				    "before, opening%s",
+				    "before, opening%s%s",
 				    strv_length(c->rec.targets),
-				    c->rec.daemon_held && *c->rec.daemon_held ? ", held by gpukeepd"
-									      : "");
+				    c->rec.daemon_held && *c->rec.daemon_held ? ", held by " : "",
+				    c->rec.daemon_held && *c->rec.daemon_held
+					    ? keeper_kind_to_string(c->rec.daemon_kind)
+					    : "");
 	return 0;
 }
 

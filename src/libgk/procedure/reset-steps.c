@@ -10,6 +10,7 @@
 #include "core/gk-exit.h"
 #include "fileio.h"
 #include "macro.h"
+#include "nvpd/nvpd-client.h"
 #include "procedure/reload-plan.h"
 #include "procedure/reset-plan.h"
 #include "procedure/reset-steps.h"
@@ -59,7 +60,9 @@ int reset_observe(struct gk_engine *e, bool holders)
 	if (r < 0)
 		return engine_verdict(e, GK_EXIT_FAILED, "cannot scan for GPU holders: %s",
 				      strerror(-r));
-	pid = c->ops->daemon_pid(c->ops->userdata, c->o->socket, STOP_DAEMON_TIMEOUT_MS);
+	pid = keeper_detect(c->ops, c->o->socket,
+			    c->o->nvpd_socket ? c->o->nvpd_socket : NVPD_SOCKET_PATH,
+			    STOP_DAEMON_TIMEOUT_MS, &c->daemon_kind);
 	c->daemon_pid = pid > 0 ? pid : 0;
 	all = holders_other_than(c->holders, c->daemon_pid);
 	reset_filter_holders(c->holders, c->rec.nodes);
@@ -280,11 +283,11 @@ int reset_step_preflight_check(struct gk_engine *e, char **ret_plan)
 	if (r != 0)
 		return r;
 	who = stop_describe(c->holders, p.daemon_pid);
-	*ret_plan =
-		strdup_printf("preflight: holders of these GPUs to stop: %s; gpukeepd %s; "
-			      "%zu process(es) on other GPUs left alone",
-			      strna(who), p.daemon_pid ? "releases just these GPUs" : "not running",
-			      c->other_holders);
+	*ret_plan = strdup_printf("preflight: holders of these GPUs to stop: %s; %s %s; "
+				  "%zu process(es) on other GPUs left alone",
+				  strna(who), keeper_kind_to_string(c->daemon_kind),
+				  p.daemon_pid ? "releases just these GPUs" : "not running",
+				  c->other_holders);
 	r = refuse(e, &p);
 	reload_plan_done(&p);
 	return r;
@@ -339,8 +342,23 @@ static int note_daemon_held(struct reset_ctx *c)
 static int release_daemon(struct gk_engine *e)
 {
 	struct reset_ctx *c = reset_ctx(e);
+	bool nvpd = c->daemon_kind == GK_KEEPER_NVPD;
+	const char *socket = !nvpd		 ? c->o->socket
+			     : c->o->nvpd_socket ? c->o->nvpd_socket
+						 : NVPD_SOCKET_PATH;
 	int r;
 
+	/* the daemon that answers now is the one to re-acquire through, after a kill too */
+	r = keeper_adopt(c->daemon_kind, socket, c->rec.daemon_released, &c->rec.daemon_kind,
+			 &c->rec.daemon_socket);
+	if (r < 0)
+		return keeper_adopt_verdict(e, r, c->rec.daemon_kind, c->rec.daemon_socket,
+					    c->daemon_kind, socket);
+	c->res->daemon = keeper_kind_to_string(c->daemon_kind);
+	/* nvidia-persistenced: the targets it keeps (its get says enabled) are set disabled */
+	if (nvpd)
+		return keeper_nvpd_release(e, c->ops, c->rec.daemon_socket, c->rec.targets,
+					   &c->rec.daemon_held, &c->rec.daemon_released);
 	if (note_daemon_held(c) < 0)
 		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
 	c->rec.daemon_released = true;
@@ -374,9 +392,12 @@ int reset_step_stop(struct gk_engine *e, char **ret_detail)
 	for (unsigned round = 0; r == 0 && round < STOP_ROUNDS; round++) {
 		struct gk_reload_plan p = {};
 
-		/* a resumed run stops what holds the GPUs now: the first run was allowed to */
-		if (reload_plan_stops(c->holders, c->daemon_pid, c->o->kill || engine_resumed(e),
-				      &p) < 0)
+		/* a resumed run stops what holds the GPUs now: the first run was allowed to;
+		 * nvidia-persistenced still holding them once set disabled is stopped too */
+		if (reload_plan_stops(c->holders,
+				      c->daemon_kind == GK_KEEPER_NVPD && round > 0 ? 0
+										    : c->daemon_pid,
+				      c->o->kill || engine_resumed(e), &p) < 0)
 			return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
 		if (round == 0 && p.daemon_pid)
 			r = release_daemon(e);
@@ -405,10 +426,38 @@ int reset_step_stop(struct gk_engine *e, char **ret_detail)
 	}
 	*ret_detail = strdup_printf("%s, %zu holder(s) stopped, %zu process(es) on other GPUs "
 				    "left alone",
-				    c->rec.daemon_released ? "gpukeepd released these GPUs"
-							   : "no gpukeepd",
+				    !c->rec.daemon_released ? "no gpukeepd"
+				    : c->rec.daemon_kind == GK_KEEPER_NVPD
+					    ? "nvidia-persistenced set these GPUs disabled"
+					    : "gpukeepd released these GPUs",
 				    stopped, c->other_holders);
 	return 0;
+}
+
+/* Stopped units start, then nvidia-persistenced sets enabled again exactly the targets it had
+ * disabled (a nvidia-persistenced that had to be stopped is running again by then). */
+static int nvpd_undo(struct reset_ctx *c, char ***failed, char **ret_failed)
+{
+	_cleanup_free_ char *why = NULL, *what = NULL;
+	struct gk_stopper s = stopper(c);
+	int r;
+
+	if (stop_start_units(&s, failed) < 0)
+		return -ENOMEM;
+	r = c->rec.daemon_released
+		    ? keeper_nvpd_set(c->ops, c->rec.daemon_socket, c->rec.daemon_held, true, &why)
+		    : 0;
+	if (r == -ENOMEM)
+		return r;
+	if (r >= 0)
+		c->rec.daemon_released = false;
+	else if (!(what = strdup_printf("nvidia-persistenced (set enabled: %s)", strna(why))) ||
+		 strv_extend(failed, what) < 0)
+		return -ENOMEM;
+	if (!**failed)
+		return 0;
+	*ret_failed = strv_join(*failed, ", ");
+	return -EIO;
 }
 
 /* gpukeepd takes the GPUs again, stopped units start. 0, or -EIO with *ret_failed. */
@@ -421,6 +470,10 @@ int reset_step_stop_undo(struct gk_engine *e, char **ret_failed)
 
 	if (!failed)
 		return -ENOMEM;
+	if (c->rec.daemon_released)
+		c->res->daemon = keeper_kind_to_string(c->rec.daemon_kind);
+	if (c->rec.daemon_kind == GK_KEEPER_NVPD)
+		return nvpd_undo(c, &failed, ret_failed);
 	for (char **t = c->rec.targets; c->rec.daemon_released && *t; t++) {
 		int k = c->ops->daemon_release(c->ops->userdata, c->rec.daemon_socket, *t, true,
 					       STOP_DAEMON_TIMEOUT_MS);

@@ -7,6 +7,7 @@
 
 #include "node/holders.h"
 #include "node/inventory.h"
+#include "procedure/keeper.h"
 #include "procedure/reset.h"
 
 /* Per GPU, where the reset is: a killed run resumes from here. */
@@ -26,8 +27,12 @@ struct reset_record {
 	char **units;
 	char **containers;
 	bool daemon_released;
-	char **daemon_held; /* targets gpukeepd held open before the release: they opened fine */
+	/* targets the daemon held before the release (gpukeepd: open in /proc; nvidia-persistenced:
+	 * its get said enabled): they opened fine, and are the ones it re-acquires */
+	char **daemon_held;
 	char *daemon_socket;
+	/* an old journal has none: gpukeepd */
+	enum gk_keeper_kind daemon_kind;
 	char *settings_file;
 	char *nvlink_note;
 };
@@ -44,6 +49,7 @@ struct reset_ctx {
 	size_t other_holders;	    /* processes on the other GPUs, left alone */
 	pid_t daemon_pid;
 	bool nvml_absent; /* the NVML helper found no NVML */
+	enum gk_keeper_kind daemon_kind;
 };
 
 void reset_record_done(struct reset_record *r);

@@ -122,6 +122,7 @@ struct json_object *reset_record_to_json(const struct reset_record *r)
 	ok = ok && put(o, "daemon_released", json_object_new_boolean(r->daemon_released));
 	ok = ok && put(o, "daemon_held", json_strv_new(r->daemon_held));
 	ok = ok && put_string(o, "daemon_socket", r->daemon_socket);
+	ok = ok && keeper_record_write(o, r->daemon_kind, NULL);
 	ok = ok && put_string(o, "settings_file", r->settings_file);
 	ok = ok && put_string(o, "nvlink_note", r->nvlink_note);
 	if (!ok) {
@@ -206,6 +207,7 @@ int reset_record_from_json(struct json_object *o, struct reset_record *ret, char
 	r.daemon_released = v && json_object_get_boolean(v);
 	r.daemon_held = jcheck_strv(&c, o, "record", "daemon_held");
 	r.daemon_socket = jcheck_string(&c, o, "record", "daemon_socket", true);
+	keeper_record_read(&c, o, &r.daemon_kind, NULL);
 	r.settings_file = jcheck_string(&c, o, "record", "settings_file", true);
 	r.nvlink_note = jcheck_string(&c, o, "record", "nvlink_note", true);
 	check_fields(&c, &r);

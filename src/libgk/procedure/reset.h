@@ -20,6 +20,7 @@ struct gk_reset_opts {
 	size_t n_gpus;
 	const char *baseline_path; /* NULL: validate against the GPUs as they were */
 	const char *socket;	   /* gpukeepd's socket */
+	const char *nvpd_socket;   /* nvidia-persistenced's RPC socket (NULL: NVPD_SOCKET_PATH) */
 	const char *systemctl;
 	const char *nvidia_smi; /* its command ("nvidia-smi"); when absent, the kernel's reset */
 	bool nvml;		/* save and restore the GPUs' settings, read NVLinks (helper) */
@@ -47,6 +48,8 @@ struct gk_reset_result {
 	struct gk_reset_gpu_result *gpus;
 	size_t n_gpus;
 	struct gk_differences differences;
+	/* the persistence daemon that released and re-acquired the GPUs, NULL when none ran */
+	const char *daemon;
 };
 
 /* Runs (or resumes) a reset. Returns 0 with *ret (ret->run.exit is the verdict), or -ENOMEM.
