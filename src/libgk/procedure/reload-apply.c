@@ -196,8 +196,7 @@ int step_restore(struct gk_engine *e, char **ret_detail)
 	r = reload_nvml_restore(e, &settings);
 	if (r != 0)
 		return r;
-	*ret_detail = strdup_printf("%s, %zu unit(s) started, %s", kept ? kept : "no gpukeepd",
-				    strv_length(c->rec.units), strna(settings));
+	*ret_detail = strdup_printf("%s, %s", kept ? kept : "no gpukeepd", strna(settings));
 	return 0;
 }
 

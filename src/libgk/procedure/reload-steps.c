@@ -335,13 +335,13 @@ int step_stop(struct gk_engine *e, char **ret_detail)
 	return 0;
 }
 
-/* gpukeepd re-acquires, stopped units start: the undo of the stop, and the restore's first
- * half. 0, or -EIO with *ret_failed naming what did not come back. */
+/* gpukeepd re-acquires, stopped units start (only before the load: after it, start-units starts
+ * them): the undo of the stop, and the restore's first half. 0, or -EIO with *ret_failed naming
+ * what did not come back. */
 int step_stop_undo(struct gk_engine *e, char **ret_failed)
 {
 	struct reload_ctx *c = reload_ctx(e);
 	_cleanup_strv_free_ char **failed = calloc(1, sizeof(char *));
-	struct gk_stopper s;
 
 	if (!failed)
 		return -ENOMEM;
@@ -356,11 +356,19 @@ int step_stop_undo(struct gk_engine *e, char **ret_failed)
 		if (r >= 0)
 			c->rec.daemon_released = false;
 	}
-	s = stopper(c);
-	if (stop_start_units(&s, &failed) < 0)
+	/* once the driver is loaded again, the units start in their own step, after the fabric
+	 * (a CUDA service started before it fails): here only for a roll back */
+	if (engine_step_status(e, "load") != GK_STEP_DONE && reload_start_units(c, &failed) < 0)
 		return -ENOMEM;
 	if (!*failed)
 		return 0;
 	*ret_failed = strv_join(failed, ", ");
 	return -EIO;
+}
+
+int reload_start_units(void *ctx, char ***failed)
+{
+	struct gk_stopper s = stopper(ctx);
+
+	return stop_start_units(&s, failed);
 }

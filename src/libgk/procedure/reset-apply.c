@@ -347,9 +347,8 @@ int reset_step_restore(struct gk_engine *e, char **ret_detail)
 				      "gpukeep reload",
 				      strna(list));
 	}
-	*ret_detail = strdup_printf("%d device node(s) created, %s, %zu unit(s) started%s", created,
+	*ret_detail = strdup_printf("%d device node(s) created, %s%s", created,
 				    daemon ? "gpukeepd holds these GPUs again" : "no gpukeepd",
-				    strv_length(c->rec.units),
 				    c->rec.settings_file ? ", NVML settings restored" : "");
 	return 0;
 }

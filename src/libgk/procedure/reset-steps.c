@@ -59,6 +59,7 @@ int reset_observe(struct gk_engine *e, bool holders)
 	if (r < 0)
 		return engine_verdict(e, GK_EXIT_FAILED, "cannot scan for GPU holders: %s",
 				      strerror(-r));
+	reset_fabric_manager_keep(c);
 	pid = c->ops->daemon_pid(c->ops->userdata, c->o->socket, STOP_DAEMON_TIMEOUT_MS);
 	c->daemon_pid = pid > 0 ? pid : 0;
 	all = holders_other_than(c->holders, c->daemon_pid);
@@ -67,8 +68,7 @@ int reset_observe(struct gk_engine *e, bool holders)
 	return 0;
 }
 
-/* The NVLinks through the helper (a hung NVML is killed at its deadline), or NULL. */
-static struct gk_baseline_nvml *read_nvlinks(struct reset_ctx *c, bool *ret_absent)
+struct gk_baseline_nvml *reset_read_nvlinks(struct reset_ctx *c, bool *ret_absent)
 {
 	_cleanup_free_ char *error = NULL, *error2 = NULL;
 	struct gk_baseline_nvml *b = NULL;
@@ -116,10 +116,13 @@ static int choose(struct gk_engine *e, struct reset_record *rec)
 	for (char **t = rec->targets; *t; t++)
 		if (strv_extend(&before, *t) < 0)
 			return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
-	links = read_nvlinks(c, &c->nvml_absent);
+	links = reset_read_nvlinks(c, &c->nvml_absent);
 	r = reset_nvlink_group(&c->inv, links, &rec->targets);
+	/* the targets' active NVLinks: up again once the fabric retrained them */
+	strv_free(rec->nvlinks);
+	rec->nvlinks = links && r >= 0 ? reset_nvlinks_of(links, rec->targets) : NULL;
 	nvml_baseline_free(links);
-	if (r < 0)
+	if (r < 0 || (links && !rec->nvlinks))
 		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
 	for (char **t = rec->targets; r > 0 && *t; t++)
 		if (!strv_contains(before, *t)) {
@@ -272,7 +275,7 @@ static int plan(struct gk_engine *e, bool kill, struct gk_reload_plan *ret)
 int reset_step_preflight_check(struct gk_engine *e, char **ret_plan)
 {
 	struct reset_ctx *c = reset_ctx(e);
-	_cleanup_free_ char *who = NULL;
+	_cleanup_free_ char *who = NULL, *fabric = NULL;
 	struct gk_reload_plan p = {};
 	int r;
 
@@ -280,12 +283,14 @@ int reset_step_preflight_check(struct gk_engine *e, char **ret_plan)
 	if (r != 0)
 		return r;
 	who = stop_describe(c->holders, p.daemon_pid);
+	r = reset_fabric_preflight(e, &fabric);
 	*ret_plan =
 		strdup_printf("preflight: holders of these GPUs to stop: %s; gpukeepd %s; "
-			      "%zu process(es) on other GPUs left alone",
+			      "%zu process(es) on other GPUs left alone; %s",
 			      strna(who), p.daemon_pid ? "releases just these GPUs" : "not running",
-			      c->other_holders);
-	r = refuse(e, &p);
+			      c->other_holders, strna(fabric));
+	if (r == 0)
+		r = refuse(e, &p);
 	reload_plan_done(&p);
 	return r;
 }
@@ -293,20 +298,23 @@ int reset_step_preflight_check(struct gk_engine *e, char **ret_plan)
 int reset_step_preflight(struct gk_engine *e, char **ret_detail)
 {
 	struct reset_ctx *c = reset_ctx(e);
+	_cleanup_free_ char *fabric = NULL;
 	struct gk_reload_plan p = {};
 	int r;
 
 	/* the lock's inventory of this run is still the node's: only holders are read */
 	r = plan(e, c->o->kill, &p);
 	if (r == 0)
+		r = reset_fabric_preflight(e, &fabric);
+	if (r == 0)
 		r = refuse(e, &p);
 	if (r == 0)
 		*ret_detail = strdup_printf(
 			"%zu holder(s) of these GPUs: %zu unit(s), %zu "
 			"container(s), %zu process(es) to stop; %zu process(es) "
-			"on other GPUs left alone",
+			"on other GPUs left alone; %s",
 			holders_other_than(c->holders, p.daemon_pid), strv_length(p.units),
-			strv_length(p.containers), p.n_pids, c->other_holders);
+			strv_length(p.containers), p.n_pids, c->other_holders, strna(fabric));
 	reload_plan_done(&p);
 	return r;
 }
@@ -416,7 +424,6 @@ int reset_step_stop_undo(struct gk_engine *e, char **ret_failed)
 {
 	struct reset_ctx *c = reset_ctx(e);
 	_cleanup_strv_free_ char **failed = calloc(1, sizeof(char *));
-	struct gk_stopper s = stopper(c);
 	bool all = true;
 
 	if (!failed)
@@ -435,10 +442,19 @@ int reset_step_stop_undo(struct gk_engine *e, char **ret_failed)
 	}
 	if (all)
 		c->rec.daemon_released = false;
-	if (stop_start_units(&s, &failed) < 0)
+	/* after the reset the units start in their own step, once the GPUs' fabric is back (a
+	 * CUDA service started before it fails): here only for a roll back */
+	if (engine_step_status(e, "reset") != GK_STEP_DONE && reset_start_units(c, &failed) < 0)
 		return -ENOMEM;
 	if (!*failed)
 		return 0;
 	*ret_failed = strv_join(failed, ", ");
 	return -EIO;
+}
+
+int reset_start_units(void *ctx, char ***failed)
+{
+	struct gk_stopper s = stopper(ctx);
+
+	return stop_start_units(&s, failed);
 }
