@@ -77,6 +77,7 @@ struct fake {
 	unsigned n_switches;
 	/* ... its fabric manager (FAKE_FM_PID, a holder of nvidia-nvswitchctl) while it runs ... */
 	bool fm_running, fm_unit, fm_will_not_start;
+	bool fm_holds_gpus; /* ... holding every /dev/nvidiaN too, as a real one may ... */
 	/* ... and the fabric of 8 GPUs 0000:<fabric_base + i>:00.0 read through @fabric: with
 	 * @fabric_late NULL the last 5 are in progress, else only that GPU is; completed (with
 	 * @fabric_status) after @fabric_ready_after reads (~0u: never); @fabric_read_r fails
@@ -171,9 +172,10 @@ static inline int fake_holders(void *u, int rootfd, struct gk_holders **ret)
 
 		*x = (struct gk_holder){
 			.pid = FAKE_FM_PID, .comm = strdup("nv-fabricmanage"), .state = 'S'};
-		x->devices = calloc(1, sizeof(*x->devices));
-		x->devices[0].path = strdup("/dev/nvidia-nvswitchctl");
-		x->n_devices = 1;
+		x->devices = calloc(f->n_gpus + 2, sizeof(*x->devices));
+		x->devices[x->n_devices++].path = strdup("/dev/nvidia-nvswitchctl");
+		for (unsigned i = 0; f->fm_holds_gpus && i < f->n_gpus; i++)
+			x->devices[x->n_devices++].path = strdup_printf("/dev/nvidia%u", i);
 		if (f->fm_unit) {
 			x->cgroup = strdup("/system.slice/nvidia-fabricmanager.service");
 			x->unit = strdup("nvidia-fabricmanager.service");

@@ -150,6 +150,9 @@ static void test_happy(void **state)
 {
 	struct gk_reset_result r;
 
+	/* even when it holds the GPU's device file, a unit of its own */
+	f.fm_holds_gpus = true;
+	f.fm_unit = true;
 	assert_int_equal(reset(TARGET, false, &r), GK_EXIT_OK);
 	/* the fabric manager is never stopped: not signalled, not through systemctl */
 	assert_null(strstr(f.log, "kill 777"));

@@ -286,9 +286,9 @@ int reset_step_preflight_check(struct gk_engine *e, char **ret_plan)
 	r = reset_fabric_preflight(e, &fabric);
 	*ret_plan =
 		strdup_printf("preflight: holders of these GPUs to stop: %s; gpukeepd %s; "
-			      "%zu process(es) on other GPUs left alone; %s",
+			      "%zu process(es) on other GPUs left alone%s%s",
 			      strna(who), p.daemon_pid ? "releases just these GPUs" : "not running",
-			      c->other_holders, strna(fabric));
+			      c->other_holders, fabric ? "; " : "", strempty(fabric));
 	if (r == 0)
 		r = refuse(e, &p);
 	reload_plan_done(&p);
