@@ -31,6 +31,7 @@ NV_DBG_GETTER(persistent)
 NV_DBG_GETTER(wedged)
 NV_DBG_GETTER(lost)
 NV_DBG_GETTER(fail_reset)
+NV_DBG_GETTER(fabric_reset)
 
 static int dbg_persistent_set(void *data, u64 val)
 {
@@ -74,6 +75,18 @@ DEFINE_DEBUGFS_ATTRIBUTE(dbg_initialized_fops, dbg_initialized_get, NULL, "%llu\
 DEFINE_DEBUGFS_ATTRIBUTE(dbg_persistent_fops, dbg_persistent_get, dbg_persistent_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(dbg_wedged_fops, dbg_wedged_get, dbg_wedged_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(dbg_lost_fops, dbg_lost_get, dbg_lost_set, "%llu\n");
+static int dbg_fabric_reset_set(void *data, u64 val)
+{
+	struct nv_gpu *g = data;
+
+	if (val > 2)
+		return -EINVAL;
+	WRITE_ONCE(g->fabric_reset, (u32)val);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(dbg_fabric_reset_fops, dbg_fabric_reset_get, dbg_fabric_reset_set,
+			 "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(dbg_fail_reset_fops, dbg_fail_reset_get, dbg_fail_reset_set, "%llu\n");
 
 static int dbg_info_show(struct seq_file *s, void *v)
@@ -183,6 +196,7 @@ void nv_debugfs_add_gpu(struct nv_gpu *g)
 	debugfs_create_file_unsafe("wedged", 0644, d, g, &dbg_wedged_fops);
 	debugfs_create_file_unsafe("lost", 0644, d, g, &dbg_lost_fops);
 	debugfs_create_file_unsafe("fail_reset", 0644, d, g, &dbg_fail_reset_fops);
+	debugfs_create_file_unsafe("fabric_reset", 0644, d, g, &dbg_fabric_reset_fops);
 	debugfs_create_file("xid", 0200, d, g, &dbg_xid_fops);
 }
 

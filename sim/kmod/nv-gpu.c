@@ -321,6 +321,8 @@ static void nv_reset_done(struct pci_dev *pdev)
 		return;
 	mutex_lock(&g->lock);
 	g->reset_count++;
+	/* a reset GPU leaves the NVLink fabric until the fabric manager retrains it */
+	g->fabric_reset = 1;
 	fail = g->fail_reset;
 	if (!fail) {
 		g->lost = false;

@@ -35,7 +35,11 @@ struct nv_gpu {
 	bool wedged; /* opens sleep uninterruptibly until cleared */
 	wait_queue_head_t wedge_wq;
 	bool fail_reset; /* the next function reset leaves the GPU lost */
-	bool lost;	 /* fallen off the bus: opens fail with -EIO */
+	/* The GPU's own fabric registration after a reset, written by the fabric manager: 0 follows
+	 * the node's fabric state, 1 reset (not started: the reset dropped it), 2 in progress
+	 * (the fabric manager retrains it); back to 0 once retrained. */
+	u32 fabric_reset;
+	bool lost; /* fallen off the bus: opens fail with -EIO */
 	bool removed;
 
 	struct page *page; /* what every mmap of the device maps */

@@ -28,9 +28,9 @@
 static void reset_help(void)
 {
 	printf("usage: gpukeep reset [-i GPU]... [--kill] [--dry-run] [--json] [--baseline FILE]\n"
-	       "                     [--grace SECONDS] [--state-dir DIR] [--socket PATH]\n"
-	       "                     [--nvpd-socket PATH] [--systemctl CMD] [--nvidia-smi CMD]\n"
-	       "                     [--root DIR]\n"
+	       "                     [--grace SECONDS] [--fabric-timeout SECONDS]\n"
+	       "                     [--state-dir DIR] [--socket PATH] [--nvpd-socket PATH]\n"
+	       "                     [--systemctl CMD] [--nvidia-smi CMD] [--root DIR]\n"
 	       "                     [--drain [--drain-timeout S] [--requeue] [--reason TEXT]\n"
 	       "                      [--scheduler KIND] [--node NAME]]\n\n"
 	       "Resets GPUs one by one without touching the others (rung 1 of the remediation\n"
@@ -47,6 +47,9 @@ static void reset_help(void)
 	       "  --json             print the report as JSON (progress goes to stderr)\n"
 	       "  --baseline FILE    validate those GPUs against FILE, not their state before\n"
 	       "  --grace SECONDS    between SIGTERM and SIGKILL (default 30)\n"
+	       "  --fabric-timeout SECONDS  NVSwitch nodes: how long the reset GPUs' NVLink\n"
+	       "                     fabric may take to complete again (default 180); the\n"
+	       "                     fabric manager keeps running through the reset\n"
 	       "  --state-dir DIR    journal and lock (default " DEFAULT_STATE_DIR ")\n"
 	       "  --socket PATH      gpukeepd's socket (default " GK_SOCKET_PATH ")\n"
 	       "  --nvpd-socket PATH nvidia-persistenced's RPC socket, used when gpukeepd does\n"
@@ -63,9 +66,9 @@ static void reset_help(void)
 	printf("\nEvery command and every call to gpukeepd has a deadline; one passed is named.\n"
 	       "exit codes: 0 reset and valid; 1 failed before the reset, rolled back; 2 usage;\n"
 	       "3 refused, nothing changed (a D-state holder: next rung reboot); 4 a GPU did not\n"
-	       "come back: next_rung \"reload\". With --drain, 3 also when the scheduler refuses\n"
-	       "(a reboot pending, the node down, slurmctld unreachable, jobs left at the\n"
-	       "deadline): the reset is then not run.\n");
+	       "come back, or its NVLink fabric did not complete in time: next_rung \"reload\".\n"
+	       "With --drain, 3 also when the scheduler refuses (a reboot pending, the node down,\n"
+	       "slurmctld unreachable, jobs left at the deadline): the reset is then not run.\n");
 }
 
 struct reset_args {
@@ -101,6 +104,7 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 		{"json", no_argument, NULL, 'j'},
 		{"baseline", required_argument, NULL, 'b'},
 		{"grace", required_argument, NULL, 'g'},
+		{"fabric-timeout", required_argument, NULL, 'F'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
 		{"nvpd-socket", required_argument, NULL, OPT_NVPD_SOCKET},
@@ -115,7 +119,7 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 	int c, r;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "hi:knjb:g:s:S:C:N:r:", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "hi:knjb:g:F:s:S:C:N:r:", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'i':
 			r = parse_gpu(a, optarg);
@@ -139,6 +143,13 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 				return usage_error(
 					"reset", "--grace needs 0..3600 seconds, not '%s'", optarg);
 			a->o.grace_ms = v * 1000;
+			break;
+		case 'F':
+			if (safe_atou_base(optarg, 10, &v) < 0 || v == 0 || v > 3600)
+				return usage_error(
+					"reset", "--fabric-timeout needs 1..3600 seconds, not '%s'",
+					optarg);
+			a->o.fabric_timeout_ms = v * 1000;
 			break;
 		case 's':
 			a->state_dir = optarg;

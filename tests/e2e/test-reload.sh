@@ -116,7 +116,7 @@ check "--dry-run shows the leaves-first order with peermem" grep -q "unload, lea
 
 check "reload --kill: exit 0" same "$(rd happy.rc)" 0
 pcheck main "JSON report: every step done, schema gpukeep.reload" \
-	'j("happy.json")["schema"] == "gpukeep.reload" and [s["status"] for s in j("happy.json")["steps"]] == ["done"] * 11'
+	'j("happy.json")["schema"] == "gpukeep.reload" and [s["status"] for s in j("happy.json")["steps"]] == ["done"] * 12'
 pcheck main "the stop step stopped the 50 holders and the stubborn one" \
 	'"gpukeepd released its devices" in j("happy.json")["steps"][2]["detail"] and int(j("happy.json")["steps"][2]["detail"].split(", ")[2].split()[0]) >= 51'
 check "the SIGTERM countdown was shown" grep -q "SIGKILL in" "$E2E_TMP/main/happy.progress"
@@ -136,7 +136,7 @@ check "a reload killed after the unload dies by SIGKILL" same "$(rd crash1.rc)" 
 check "... leaving the driver unloaded and the journal" bash -c "[ -z \"\$(cat '$E2E_TMP/main/modules.crash1')\" ] && grep -q '^reload.journal$' '$E2E_TMP/main/state.crash1'"
 check "the next reload resumes it (exit 0)" same "$(rd resume1.rc)" 0
 check "... saying so" grep -q "resuming the reload" "$E2E_TMP/main/resume1.txt"
-check "... the unload is not redone, the load is" grep -q "step 5/11: unload: done by an earlier run" "$E2E_TMP/main/resume1.txt"
+check "... the unload is not redone, the load is" grep -q "step 5/12: unload: done by an earlier run" "$E2E_TMP/main/resume1.txt"
 check "... all modules are back" same "$(rd modules.resume1)" "$before"
 check "... and gpukeepd holds the GPUs again" same "$(rd daemon_fds.resume1)" 8
 
@@ -164,7 +164,7 @@ check "a GPU that fails to probe on reload: exit 4" same "$(cat "$E2E_TMP/probe/
 pcheck probe "... the GPU is named, and the next rung given" \
 	'any(d["object"] == "0000:02:00.0" and "not bound" in d["message"] for d in j("probe.json")["differences"]) and j("probe.json")["next_rung"] == "gpu-reset"'
 pcheck probe "... the validate step failed, the others before it are done" \
-	'[s["status"] for s in j("probe.json")["steps"]][:10] == ["done"] * 9 + ["failed"]'
+	'[s["status"] for s in j("probe.json")["steps"]][:11] == ["done"] * 10 + ["failed"]'
 
 # --- boots 3 and 4: a link narrower than the baseline ---------------------------------------
 boot base --gpus 4 -- 'gpukeep baseline save /out/baseline.json'

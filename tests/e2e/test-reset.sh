@@ -88,7 +88,7 @@ check "--dry-run exits 0" same "$(rd dry.rc)" 0
 check "... shows the GPU and the NVLink rule" grep -q "reset 1 GPU(s): 0000:04:00.0; NVLink" "$E2E_TMP/main/dry.txt"
 check "reset one GPU of 8: exit 0" same "$(rd one.rc)" 0
 pcheck main "... every step done, schema gpukeep.reset, the GPU back" \
-	'j("one.json")["schema"] == "gpukeep.reset" and [s["status"] for s in j("one.json")["steps"]] == ["done"] * 7 and j("one.json")["gpus"] == [{"pci": "0000:04:00.0", "method": "function", "back": True}] and j("one.json")["next_rung"] == "none"'
+	'j("one.json")["schema"] == "gpukeep.reset" and [s["status"] for s in j("one.json")["steps"]] == ["done"] * 9 and j("one.json")["gpus"] == [{"pci": "0000:04:00.0", "method": "function", "back": True}] and j("one.json")["next_rung"] == "none"'
 pcheck main "... the reset GPU was reset once, the others not re-initialized nor reset" \
 	'[c.split("/") for c in out.text("counts.before").split()][:3] + [c.split("/") for c in out.text("counts.before").split()][4:] == [c.split("/") for c in out.text("counts.after").split()][:3] + [c.split("/") for c in out.text("counts.after").split()][4:] and out.text("counts.after").split()[3].split("/")[2] == "1"'
 check "... the holders on two other GPUs survived" same "$(rd others)" alive
@@ -117,7 +117,7 @@ check "... a reload meanwhile is refused (exit 3)" same "$(rd blocked.rc)" 3
 check "... saying to finish the reset first" grep -q "an interrupted reset must be finished first.*gpukeep reset" "$E2E_TMP/main/blocked.txt"
 check "... a dry run shows the resume" grep -q "a real run would resume the reset" "$E2E_TMP/main/resume-dry.txt"
 check "... the next reset finishes it (exit 0)" same "$(rd resume.rc)" 0
-check "... not resetting again" grep -q "step 4/7: reset: done by an earlier run" "$E2E_TMP/main/resume.txt"
+check "... not resetting again" grep -q "step 4/9: reset: done by an earlier run" "$E2E_TMP/main/resume.txt"
 check "... gpukeepd holds the 8 GPUs again" same "$(rd fds.crash)/$(rd fds.resume)" "7/8"
 
 check "a reload during a reset: refused (exit 3)" same "$(rd second.rc)" 3

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -505,10 +506,52 @@ static int read_number(const char *path)
 	return v;
 }
 
+/* The bus id after the domain ("01:00.0" of "00000000:01:00.0" or "0000:01:00.0"). */
+static const char *bus_part(const char *pci)
+{
+	const char *c = pci ? strchr(pci, ':') : NULL;
+
+	return c ? c + 1 : "";
+}
+
+/*
+ * The GPU's own fabric registration after a reset, from the simulated driver's
+ * "<fabric_gpu_dir>/gpuN/fabric_reset" (the gpuN whose info names the GPU's bus id): 1 (not
+ * started) or 2 (in progress) until the fabric manager retrained it; 0 when it follows the node.
+ */
+static unsigned fabric_reset_of(struct json_object *g)
+{
+	const char *dir = json_object_get_string(get(state, "fabric_gpu_dir"));
+	const char *want = bus_part(json_object_get_string(get(g, "pci")));
+	char path[512], line[128];
+
+	for (unsigned minor = 0; dir && minor < 64; minor++) {
+		FILE *f;
+		bool match = false;
+		int v;
+
+		snprintf(path, sizeof(path), "%s/gpu%u/info", dir, minor);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (!match && fgets(line, sizeof(line), f))
+			match = strncmp(line, "bus_id: ", 8) == 0 &&
+				strncasecmp(bus_part(line + 8), want, strlen(want)) == 0;
+		fclose(f);
+		if (!match)
+			continue;
+		snprintf(path, sizeof(path), "%s/gpu%u/fabric_reset", dir, minor);
+		v = read_number(path);
+		return v == 1 || v == 2 ? (unsigned)v : 0;
+	}
+	return 0;
+}
+
 /*
  * The GPU's fabric: its "fabric" object, else the top-level one, else "fabric_state_file" (and
  * "fabric_status_file"), which the simulated driver's fabric manager marks; false when none is
- * given (the GPU has no fabric support).
+ * given (the GPU has no fabric support). Once the node's fabric completed, a GPU reset since
+ * is not started or in progress until the fabric manager retrained it ("fabric_gpu_dir").
  */
 static bool fabric_of(struct json_object *g, unsigned *ret_state, int *ret_status)
 {
@@ -527,6 +570,14 @@ static bool fabric_of(struct json_object *g, unsigned *ret_state, int *ret_statu
 	*ret_state = st < 0 ? NVML_GPU_FABRIC_STATE_NOT_STARTED : (unsigned)st;
 	st = read_number(json_object_get_string(get(state, "fabric_status_file")));
 	*ret_status = st < 0 ? NVML_SUCCESS : st;
+	if (*ret_state == NVML_GPU_FABRIC_STATE_COMPLETED) {
+		unsigned own = fabric_reset_of(g);
+
+		if (own) {
+			*ret_state = own;
+			*ret_status = NVML_SUCCESS;
+		}
+	}
 	return true;
 }
 

@@ -3,10 +3,14 @@
  * The simulated node's fabric manager, a test double for NVIDIA's nv-fabricmanager: it holds the
  * NVSwitch device files (and nvidiactl) as the real one does, and "trains" the NVLink fabric by
  * writing the simulated driver's fabric state: in progress at once, completed after --delay-ms.
+ * Once trained, it retrains each GPU that is reset (the driver marks gpuN/fabric_reset): in
+ * progress at once, its own registration back after --reset-delay-ms (never with
+ * --reset-never), as the real one re-registers a GPU after an individual reset.
  * Like the real one it daemonizes (the parent returns once the devices are open) and ends on
  * SIGTERM.
  *
  * usage: nv-fabricmanager [--foreground] [--delay-ms MS] [--never] [--fail STATUS]
+ *                         [--reset-delay-ms MS] [--reset-never] [--gpus DIR]
  *                         [--state FILE] [--status FILE] [--pid-file FILE] [--dev DIR]
  */
 #include <dirent.h>
@@ -22,14 +26,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_FDS 64
+#define MAX_FDS	 64
+#define MAX_GPUS 64
 
 static const char *arg_state = "/sys/kernel/debug/nvidia_sim/fabric_state";
 static const char *arg_status = "/sys/kernel/debug/nvidia_sim/fabric_status";
 static const char *arg_pid_file = "/var/run/nvidia-fabricmanager/nv-fabricmanager.pid";
 static const char *arg_dev = "/dev";
-static unsigned arg_delay_ms = 2000;
-static bool arg_foreground, arg_never;
+static const char *arg_gpus = "/sys/kernel/debug/nvidia_sim";
+static unsigned arg_delay_ms = 2000, arg_reset_delay_ms = 1000;
+static bool arg_foreground, arg_never, arg_reset_never;
 static int arg_fail = -1;
 
 static int write_number(const char *path, int v)
@@ -43,6 +49,19 @@ static int write_number(const char *path, int v)
 	if (fclose(f) != 0 && r == 0)
 		r = -errno;
 	return r;
+}
+
+static int read_number(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
 }
 
 /* Opens nvidiactl, nvidia-nvswitchctl and every nvidia-nvswitchN under @dev; how many switches. */
@@ -87,6 +106,36 @@ static bool signalled_within(const sigset_t *set, unsigned ms)
 	return r >= 0;
 }
 
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* One look at the GPUs: a GPU the driver marked reset (1) goes in progress (2) and, once
+ * @due[minor] has passed, back into the fabric (0). */
+static void retrain_reset_gpus(long long *due, size_t n)
+{
+	char path[512];
+
+	for (size_t minor = 0; minor < n; minor++) {
+		int v;
+
+		snprintf(path, sizeof(path), "%s/gpu%zu/fabric_reset", arg_gpus, minor);
+		v = read_number(path);
+		if (v == 1 || (v == 2 && due[minor] == 0)) {
+			write_number(path, 2);
+			due[minor] = arg_reset_never ? -1 : now_ms() + arg_reset_delay_ms;
+		} else if (v == 2 && due[minor] > 0 && now_ms() >= due[minor]) {
+			write_number(path, 0);
+			due[minor] = 0;
+		} else if (v <= 0)
+			due[minor] = 0;
+	}
+}
+
 /* The parent waits for one byte from the daemon: it is up (devices open) or it failed. */
 static int daemonize(int *ret_ready_fd)
 {
@@ -128,6 +177,9 @@ static int parse(int argc, char **argv)
 		{"status", required_argument, NULL, 'S'},
 		{"pid-file", required_argument, NULL, 'p'},
 		{"dev", required_argument, NULL, 'D'},
+		{"reset-delay-ms", required_argument, NULL, 'r'},
+		{"reset-never", no_argument, NULL, 'R'},
+		{"gpus", required_argument, NULL, 'g'},
 		{},
 	};
 	int c;
@@ -158,6 +210,15 @@ static int parse(int argc, char **argv)
 		case 'D':
 			arg_dev = optarg;
 			break;
+		case 'r':
+			arg_reset_delay_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'R':
+			arg_reset_never = true;
+			break;
+		case 'g':
+			arg_gpus = optarg;
+			break;
 		default:
 			return -1;
 		}
@@ -167,14 +228,16 @@ static int parse(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	int fds[MAX_FDS], n_fds = 0, ready_fd = -1, switches, sig;
+	int fds[MAX_FDS], n_fds = 0, ready_fd = -1, switches;
+	long long due[MAX_GPUS] = {0};
 	char dir[256], *slash;
 	sigset_t set;
 
 	if (parse(argc, argv) < 0) {
-		fprintf(stderr, "usage: nv-fabricmanager [--foreground] [--delay-ms MS] [--never] "
-				"[--fail STATUS] [--state FILE] [--status FILE] [--pid-file FILE] "
-				"[--dev DIR]\n");
+		fprintf(stderr,
+			"usage: nv-fabricmanager [--foreground] [--delay-ms MS] [--never] "
+			"[--fail STATUS] [--reset-delay-ms MS] [--reset-never] [--gpus DIR] "
+			"[--state FILE] [--status FILE] [--pid-file FILE] [--dev DIR]\n");
 		return 2;
 	}
 	sigemptyset(&set);
@@ -203,6 +266,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "nv-fabricmanager: %d NVSwitch(es), training the fabric\n", switches);
+	/* the whole fabric trains now: no GPU keeps a registration of its own */
+	for (size_t minor = 0; minor < MAX_GPUS; minor++) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/gpu%zu/fabric_reset", arg_gpus, minor);
+		if (read_number(path) > 0)
+			write_number(path, 0);
+	}
 	if (ready_fd >= 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -222,8 +293,10 @@ int main(int argc, char **argv)
 			write_number(arg_status, arg_fail);
 		write_number(arg_state, 3);
 	}
-	while (sigwait(&set, &sig) != 0)
-		;
+	/* trained (or never): retrain the GPUs reset from now on, until SIGTERM */
+	while (!signalled_within(&set, 100))
+		if (!arg_never)
+			retrain_reset_gpus(due, MAX_GPUS);
 	unlink(arg_pid_file);
 	return 0;
 }

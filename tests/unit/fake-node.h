@@ -16,10 +16,14 @@
 
 #include <cmocka.h>
 
+#include "baseline/baseline.h"
 #include "expect.h"
 #include "fileio.h"
+#include "node/nvswitch.h"
 #include "node/pci.h"
+#include "nvml/nvml-api.h"
 #include "procedure/engine.h"
+#include "procedure/fabric.h"
 #include "procedure/node-ops.h"
 #include "string-util.h"
 
@@ -71,7 +75,23 @@ struct fake {
 	int nvpd_fail_gpu;	   /* ... for this GPU only (-1: every GPU) */
 	bool nvpd_keeps_ctl;	   /* it holds /dev/nvidiactl with every GPU disabled */
 	bool nvpd_down;		   /* stopped through its unit, nvidia-persistenced.service */
+	/* An NVSwitch node (fake_nvswitch()): NVSwitches 0000:0N:00.0 from N = n_gpus + 1 ... */
+	unsigned n_switches;
+	/* ... its fabric manager (FAKE_FM_PID, a holder of nvidia-nvswitchctl) while it runs ... */
+	bool fm_running, fm_unit, fm_will_not_start;
+	bool fm_holds_gpus; /* ... holding every /dev/nvidiaN too, as a real one may ... */
+	/* ... and the fabric of 8 GPUs 0000:<fabric_base + i>:00.0 read through @fabric: with
+	 * @fabric_late NULL the last 5 are in progress, else only that GPU is; completed (with
+	 * @fabric_status) after @fabric_ready_after reads (~0u: never); @fabric_read_r fails
+	 * every read */
+	struct gk_fabric_ops fabric;
+	unsigned fabric_base, fabric_polls, fabric_ready_after;
+	const char *fabric_late;
+	int fabric_status, fabric_read_r;
+	uint64_t clock_ms; /* fake_clock_*(): sleeping moves it */
 };
+
+#define FAKE_FM_PID 777
 
 static inline void fake_log(struct fake *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -114,6 +134,14 @@ static inline int fake_inventory(void *u, int rootfd, struct gk_inventory *ret)
 		g->info.minor = (int)i;
 		g->info.uuid = strdup_printf("GPU-%08x-0000-4000-8000-000000000000", i);
 	}
+	ret->switches = calloc(f->n_switches + 1, sizeof(*ret->switches));
+	for (unsigned i = 0; i < f->n_switches; i++) {
+		struct gk_pcidev *d = &ret->switches[ret->n_switches++];
+
+		d->kind = GK_PCI_NVSWITCH;
+		snprintf(d->name, sizeof(d->name), "0000:%02x:00.0", f->n_gpus + 1 + i);
+		d->driver = strdup(GK_NVSWITCH_DRIVER);
+	}
 	return 0;
 }
 
@@ -139,6 +167,20 @@ static inline int fake_holders(void *u, int rootfd, struct gk_holders **ret)
 		if (f->holder_unit) {
 			x->cgroup = strdup("/system.slice/dcgm.service");
 			x->unit = strdup("dcgm.service");
+		}
+	}
+	if (f->fm_running) {
+		struct gk_holder *x = &h->holders[h->n++];
+
+		*x = (struct gk_holder){
+			.pid = FAKE_FM_PID, .comm = strdup("nv-fabricmanage"), .state = 'S'};
+		x->devices = calloc(f->n_gpus + 2, sizeof(*x->devices));
+		x->devices[x->n_devices++].path = strdup("/dev/nvidia-nvswitchctl");
+		for (unsigned i = 0; f->fm_holds_gpus && i < f->n_gpus; i++)
+			x->devices[x->n_devices++].path = strdup_printf("/dev/nvidia%u", i);
+		if (f->fm_unit) {
+			x->cgroup = strdup("/system.slice/nvidia-fabricmanager.service");
+			x->unit = strdup("nvidia-fabricmanager.service");
 		}
 	}
 	if (f->daemon && !f->released) {
@@ -181,8 +223,11 @@ static inline int fake_terminate(void *u, const pid_t *pids, size_t n, unsigned 
 {
 	struct fake *f = u;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		fake_log(f, "kill %d", (int)pids[i]);
+		if (pids[i] == FAKE_FM_PID)
+			f->fm_running = false;
+	}
 	return f->terminate_r;
 }
 
@@ -190,6 +235,8 @@ static inline int fake_spawn(void *u, char *const argv[], unsigned flags, unsign
 {
 	struct fake *f = u;
 	_cleanup_free_ char *cmd = strv_join(argv, " ");
+	bool fm = strstr(argv[0], "nv-fabricmanager") ||
+		  (argv[1] && argv[2] && streq(argv[2], "nvidia-fabricmanager.service"));
 
 	fake_log(f, "%s", cmd);
 	/* its unit: stopped, or started again with every GPU enabled (--persistence-mode) */
@@ -197,6 +244,18 @@ static inline int fake_spawn(void *u, char *const argv[], unsigned flags, unsign
 		f->nvpd_down = streq(argv[1], "stop");
 		for (unsigned i = 0; !f->nvpd_down && i < 8; i++)
 			f->nvpd_on[i] = i < f->n_gpus;
+	}
+	if (fm && argv[1] && streq(argv[1], "stop")) {
+		f->fm_running = f->fm_running && f->stop_r != 0;
+		return f->stop_r;
+	}
+	if (fm) {
+		int r = f->fm_will_not_start		      ? 1
+			: strstr(argv[0], "nv-fabricmanager") ? 0
+							      : f->start_r;
+
+		f->fm_running = f->fm_running || r == 0;
+		return r;
 	}
 	if (argv[1] && streq(argv[1], "stop"))
 		return f->stop_r;
@@ -362,6 +421,60 @@ static inline void fake_say(void *u, const char *line)
 	snprintf(f->said + n, sizeof(f->said) - n, "%s\n", line);
 }
 
+static inline uint64_t fake_clock_now(void *u)
+{
+	return ((struct fake *)u)->clock_ms;
+}
+
+static inline void fake_clock_sleep(void *u, unsigned ms)
+{
+	((struct fake *)u)->clock_ms += ms;
+}
+
+/* The fabric as the fields of struct fake say; each read logged ("fabric in-progress"). */
+static inline int fake_fabric_read(void *u, struct gk_fabric_gpu **ret, size_t *ret_n,
+				   char **ret_error)
+{
+	struct fake *f = u;
+	struct gk_fabric_gpu *g;
+	bool done = f->fabric_polls++ >= f->fabric_ready_after;
+
+	if (f->fabric_read_r < 0) {
+		fake_log(f, "fabric unreadable");
+		*ret_error = strdup("NVML Shared Library Not Found");
+		return f->fabric_read_r;
+	}
+	g = calloc(8, sizeof(*g));
+	for (size_t i = 0; i < 8; i++) {
+		bool late;
+
+		snprintf(g[i].pci, sizeof(g[i].pci), "0000:%02zx:00.0", f->fabric_base + i);
+		late = f->fabric_late ? streq(g[i].pci, f->fabric_late) : i >= 3;
+		g[i].fabric.state = done || !late ? NVML_GPU_FABRIC_STATE_COMPLETED
+						  : NVML_GPU_FABRIC_STATE_IN_PROGRESS;
+		g[i].fabric.status = done && (late || !f->fabric_late) ? f->fabric_status : 0;
+	}
+	fake_log(f, "fabric %s", done ? "completed" : "in-progress");
+	*ret = g;
+	*ret_n = 8;
+	return 0;
+}
+
+/* Makes @f an NVSwitch node with 4 NVSwitches, its fabric manager running (a plain process
+ * unless @unit) and a fake clock; the fabric is complete after 3 reads. */
+static inline void fake_nvswitch(struct fake *f, bool unit)
+{
+	f->n_switches = 4;
+	f->fm_running = true;
+	f->fm_unit = unit;
+	f->fabric = (struct gk_fabric_ops){.userdata = f, .read = fake_fabric_read};
+	f->fabric_base = 0x18;
+	f->fabric_ready_after = 3;
+	f->clock_ms = 1000;
+	f->ops.sleep_ms = fake_clock_sleep;
+	f->eops.now_ms = fake_clock_now;
+}
+
 static inline void fake_init(struct fake *f)
 {
 	*f = (struct fake){.modules = FAKE_MODULES,
@@ -400,6 +513,49 @@ static inline void fake_init(struct fake *f)
 	};
 	f->eops = (struct gk_engine_ops){
 		.userdata = f, .now_ms = fake_now, .journal_write = fake_write, .say = fake_say};
+}
+
+/* Fails the test unless the event @a comes before the event @b in @f's log. */
+static inline void fake_expect_order(const struct fake *f, const char *a, const char *b)
+{
+	const char *x = strstr(f->log, a), *y = strstr(f->log, b);
+
+	if (!x || !y || x > y)
+		fail_msg("'%s' not before '%s' in '%s'", a, b, f->log);
+}
+
+/* The finished journal @last as an unfinished one of an older version: the steps named in @drop
+ * (NULL-terminated) left out, those from @pending_from on pending. Free with
+ * fake_journal_write(). */
+static inline struct json_object *fake_journal_older(struct fake *f, const char *last,
+						     const char *const *drop, size_t pending_from)
+{
+	struct json_object *j = NULL, *steps, *kept = json_object_new_array();
+
+	assert_int_equal(json_parse_file_at(f->dirfd, last, 1 << 20, &j, NULL), 0);
+	json_object_object_add(j, "finished", json_object_new_boolean(false));
+	steps = json_object_object_get(j, "steps");
+	for (size_t i = 0, n = 0; i < json_object_array_length(steps); i++) {
+		struct json_object *st = json_object_array_get_idx(steps, i);
+
+		if (strv_contains((char *const *)drop,
+				  json_object_get_string(json_object_object_get(st, "name"))))
+			continue;
+		if (n++ >= pending_from)
+			json_object_object_add(st, "status", json_object_new_string("pending"));
+		json_object_array_add(kept, json_object_get(st));
+	}
+	json_object_object_add(j, "steps", kept);
+	return j;
+}
+
+/* Writes @j as the journal @name and frees it. */
+static inline void fake_journal_write(struct fake *f, const char *name, struct json_object *j)
+{
+	const char *text = json_object_to_json_string(j);
+
+	assert_int_equal(write_file_atomic_at(f->dirfd, name, text, strlen(text), 0600), 0);
+	json_object_put(j);
 }
 
 /* sys/bus/pci/devices/<pci>/{driver,remove} for @n GPUs under the fake root. */

@@ -78,6 +78,42 @@ static void test_describe(void **state)
 	assert_string_equal(fabric_state_to_string(7), "unknown");
 }
 
+/* A reset waits for its GPUs only: the others' fabric does not count, a GPU NVML does not list
+ * (not back yet, or lost) is not ready. */
+static void test_select(void **state)
+{
+	struct gk_fabric_gpu g[] = {GPU("0000:18:00.0", 2, 0), GPU("0000:2a:00.0", 3, 0),
+				    GPU("0000:3a:00.0", 3, 15)};
+	char *one[] = {"0000:2a:00.0", NULL}, *two[] = {"0000:9a:00.0", "0000:2a:00.0", NULL};
+	struct gk_fabric_gpu *l = NULL;
+	size_t n = 0, ready, total;
+	char *s;
+
+	assert_int_equal(fabric_verdict(g, 3, NULL, NULL), GK_FABRIC_FAILED);
+	assert_int_equal(fabric_select(g, 3, one, &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0].pci, "0000:2a:00.0");
+	assert_int_equal(fabric_verdict(l, n, &ready, &total), GK_FABRIC_READY);
+	assert_int_equal(ready, 1);
+	assert_int_equal(total, 1);
+	free(l);
+	assert_int_equal(fabric_select(g, 3, two, &l, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(l[0].read, NVML_ERROR_NOT_FOUND);
+	assert_int_equal(fabric_verdict(l, n, &ready, &total), GK_FABRIC_UNKNOWN);
+	assert_int_equal(ready, 1);
+	assert_int_equal(total, 2);
+	s = fabric_describe_pending(l, n, 4);
+	assert_string_equal(s, "0000:9a:00.0 (unreadable: not found)");
+	free(s);
+	free(l);
+	/* nothing named: nothing to wait for */
+	assert_int_equal(fabric_select(g, 3, NULL, &l, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(fabric_verdict(l, n, NULL, NULL), GK_FABRIC_NONE);
+	free(l);
+}
+
 static void test_json(void **state)
 {
 	struct gk_fabric_gpu g[] = {GPU("0000:18:00.0", 2, 5),
@@ -128,9 +164,8 @@ static void test_compare(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_verdicts),
-		cmocka_unit_test(test_describe),
-		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_verdicts), cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_select),	 cmocka_unit_test(test_json),
 		cmocka_unit_test(test_compare),
 	};
 

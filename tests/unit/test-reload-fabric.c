@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The reload on a fake NVSwitch node: the fabric manager (a unit, or a plain process) stopped
  * after the GPU processes and before the unload, started after the restore, the wait for the
- * fabric with its countdown and deadline, the roll back, and the fabric manager's command line. */
+ * fabric with its countdown and deadline, the units started only after it, the roll back, an
+ * older journal resumed, and the fabric manager's command line. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -23,112 +24,9 @@
 #include "procedure/fabric.h"
 #include "procedure/reload.h"
 
-#define FM_PID 777
+#define FM_PID FAKE_FM_PID
 
 static struct fake f;
-static uint64_t clock_ms;
-static bool fm_running, fm_unit, fm_will_not_start;
-static unsigned fabric_polls, fabric_ready_after; /* ~0u: never */
-static int fabric_status;			  /* the status once completed */
-
-static uint64_t now(void *u)
-{
-	return clock_ms;
-}
-
-static void sleep_ms(void *u, unsigned ms)
-{
-	clock_ms += ms;
-}
-
-static int inventory(void *u, int rootfd, struct gk_inventory *ret)
-{
-	int r = fake_inventory(u, rootfd, ret);
-
-	if (r < 0)
-		return r;
-	ret->switches = calloc(4, sizeof(*ret->switches));
-	for (size_t i = 0; i < 4; i++) {
-		struct gk_pcidev *d = &ret->switches[ret->n_switches++];
-
-		d->kind = GK_PCI_NVSWITCH;
-		snprintf(d->name, sizeof(d->name), "0000:0%zu:00.0", i + 5);
-		d->driver = strdup(GK_NVSWITCH_DRIVER);
-	}
-	return 0;
-}
-
-/* The fake's holders, and the fabric manager while it runs. */
-static int holders(void *u, int rootfd, struct gk_holders **ret)
-{
-	struct gk_holders *h;
-	struct gk_holder *x, *n;
-	int r = fake_holders(u, rootfd, &h);
-
-	if (r < 0 || !fm_running) {
-		*ret = h;
-		return r;
-	}
-	n = realloc(h->holders, sizeof(*n) * (h->n + 1));
-	assert_non_null(n);
-	h->holders = n;
-	x = &h->holders[h->n++];
-	*x = (struct gk_holder){.pid = FM_PID, .comm = strdup("nv-fabricmanage"), .state = 'S'};
-	x->devices = calloc(1, sizeof(*x->devices));
-	x->devices[0].path = strdup("/dev/nvidia-nvswitchctl");
-	x->n_devices = 1;
-	if (fm_unit) {
-		x->cgroup = strdup("/system.slice/nvidia-fabricmanager.service");
-		x->unit = strdup("nvidia-fabricmanager.service");
-	}
-	*ret = h;
-	return 0;
-}
-
-static int terminate(void *u, const pid_t *pids, size_t n, unsigned grace_ms,
-		     gk_countdown_fn countdown, void *cu)
-{
-	for (size_t i = 0; i < n; i++)
-		if (pids[i] == FM_PID)
-			fm_running = false;
-	return fake_terminate(u, pids, n, grace_ms, countdown, cu);
-}
-
-static int spawn(void *u, char *const argv[], unsigned flags, unsigned timeout_ms)
-{
-	bool fm = strstr(argv[0], "nv-fabricmanager") ||
-		  (argv[1] && argv[2] && streq(argv[2], "nvidia-fabricmanager.service"));
-	int r = fake_spawn(u, argv, flags, timeout_ms);
-
-	if (!fm)
-		return r;
-	if (argv[1] && streq(argv[1], "stop") && r == 0)
-		fm_running = false;
-	else if (fm_will_not_start)
-		return 1;
-	else if (r == 0)
-		fm_running = true;
-	return r;
-}
-
-static int fabric_read(void *u, struct gk_fabric_gpu **ret, size_t *ret_n, char **ret_error)
-{
-	struct gk_fabric_gpu *g = calloc(8, sizeof(*g));
-	bool done = fabric_polls++ >= fabric_ready_after;
-
-	for (size_t i = 0; i < 8; i++) {
-		snprintf(g[i].pci, sizeof(g[i].pci), "0000:%02zx:00.0", 0x18 + i);
-		g[i].fabric.state = done    ? NVML_GPU_FABRIC_STATE_COMPLETED
-				    : i < 3 ? NVML_GPU_FABRIC_STATE_COMPLETED
-					    : NVML_GPU_FABRIC_STATE_IN_PROGRESS;
-		g[i].fabric.status = done ? fabric_status : 0;
-	}
-	*ret = g;
-	*ret_n = 8;
-	return 0;
-}
-
-static const struct gk_fabric_ops fabric_fake = {.read = fabric_read};
 
 static int setup(void **state)
 {
@@ -136,19 +34,8 @@ static int setup(void **state)
 	int fd;
 
 	fake_init(&f);
-	f.ops.inventory = inventory;
-	f.ops.holders = holders;
-	f.ops.terminate = terminate;
-	f.ops.spawn = spawn;
-	f.ops.sleep_ms = sleep_ms;
-	f.eops.now_ms = now;
+	fake_nvswitch(&f, false);
 	f.holder_scans = 2;
-	clock_ms = 1000;
-	fm_running = true;
-	fm_unit = fm_will_not_start = false;
-	fabric_polls = 0;
-	fabric_ready_after = 3;
-	fabric_status = 0;
 	/* the fabric manager's command line, as /proc shows it (NUL-separated) */
 	snprintf(path, sizeof(path), "%s/proc/%d", f.dir, FM_PID);
 	assert_int_equal(mkdir(strcat(strcpy(path, f.dir), "/proc"), 0755), 0);
@@ -182,7 +69,7 @@ static int reload(bool dry_run, struct gk_reload_result *ret)
 		.kill = true,
 		.grace_ms = 1000,
 		.fabric_timeout_ms = 60000,
-		.fabric = &fabric_fake,
+		.fabric = &f.fabric,
 		.ops = &f.ops,
 		.engine = {.state_dirfd = f.dirfd,
 			   .state_dir = f.dir,
@@ -201,39 +88,30 @@ static int reload(bool dry_run, struct gk_reload_result *ret)
 	return exit;
 }
 
-/* @a comes before @b in the event log. */
-static void expect_order(const char *a, const char *b)
-{
-	const char *x = strstr(f.log, a), *y = strstr(f.log, b);
-
-	if (!x || !y || x > y)
-		fail_msg("'%s' not before '%s' in '%s'", a, b, f.log);
-}
-
 static void test_process(void **state)
 {
 	assert_int_equal(reload(false, NULL), GK_EXIT_OK);
 	/* the GPU process first, then the fabric manager, then the driver */
-	expect_order("kill 4242", "kill 777");
-	expect_order("kill 777", "remove nvidia_drm");
+	fake_expect_order(&f, "kill 4242", "kill 777");
+	fake_expect_order(&f, "kill 777", "remove nvidia_drm");
 	/* started again from its command line after the load and gpukeepd's re-acquire */
-	expect_order("load nvidia_drm", "nv-fabricmanager --delay-ms 500");
-	expect_order("acquire all", "nv-fabricmanager --delay-ms 500");
-	assert_true(fm_running);
-	expect_in(f.said, "step 4/11: fabric-stop: fabric manager stopped: pid 777 "
+	fake_expect_order(&f, "load nvidia_drm", "nv-fabricmanager --delay-ms 500");
+	fake_expect_order(&f, "acquire all", "nv-fabricmanager --delay-ms 500");
+	assert_true(f.fm_running);
+	expect_in(f.said, "step 4/12: fabric-stop: fabric manager stopped: pid 777 "
 			  "(nv-fabricmanage): SIGTERM");
-	expect_in(f.said, "step 8/11: fabric-start: fabric manager started: nv-fabricmanager "
+	expect_in(f.said, "step 8/12: fabric-start: fabric manager started: nv-fabricmanager "
 			  "--delay-ms 500");
-	expect_in(f.said, "step 9/11: fabric-wait: 8/8 GPU(s) completed with success after 6 s");
-	assert_int_equal(fabric_polls, 4);
+	expect_in(f.said, "step 9/12: fabric-wait: 8/8 GPU(s) completed with success after 6 s");
+	assert_int_equal(f.fabric_polls, 4);
 }
 
 static void test_unit(void **state)
 {
-	fm_unit = true;
+	f.fm_unit = true;
 	assert_int_equal(reload(false, NULL), GK_EXIT_OK);
-	expect_order("systemctl stop nvidia-fabricmanager.service", "remove nvidia_drm");
-	expect_order("load nvidia_drm", "systemctl start nvidia-fabricmanager.service");
+	fake_expect_order(&f, "systemctl stop nvidia-fabricmanager.service", "remove nvidia_drm");
+	fake_expect_order(&f, "load nvidia_drm", "systemctl start nvidia-fabricmanager.service");
 	assert_null(strstr(f.log, "kill 777"));
 	/* the fabric manager is not among the units the restore starts */
 	assert_null(strstr(f.log, "systemctl start nvidia-fabricmanager.service;systemctl start "
@@ -244,7 +122,7 @@ static void test_never_completes(void **state)
 {
 	struct gk_reload_result r;
 
-	fabric_ready_after = ~0u;
+	f.fabric_ready_after = ~0u;
 	assert_int_equal(reload(false, &r), GK_EXIT_NEEDS_PERSON);
 	expect_in(r.run.error, "the NVLink fabric did not complete within 60 s: 3/8 GPU(s) ready; "
 			       "not ready: 0000:1b:00.0 (in-progress)");
@@ -256,7 +134,7 @@ static void test_never_completes(void **state)
 	expect_in(f.said, "  waiting for the NVLink fabric: 3/8 GPU(s) completed, 50 s left");
 	expect_in(f.said, "  waiting for the NVLink fabric: 3/8 GPU(s) completed, 10 s left");
 	/* exit 4 ends the run: validation never ran and the journal is retired */
-	assert_null(strstr(f.said, "step 10/11: validate: "));
+	assert_null(strstr(f.said, "step 11/12: validate: "));
 	assert_false(fake_has_file(&f, GK_RELOAD_JOURNAL));
 	reload_result_done(&r);
 }
@@ -265,7 +143,7 @@ static void test_fabric_fails(void **state)
 {
 	struct gk_reload_result r;
 
-	fabric_status = NVML_ERROR_UNKNOWN;
+	f.fabric_status = NVML_ERROR_UNKNOWN;
 	assert_int_equal(reload(false, &r), GK_EXIT_NEEDS_PERSON);
 	expect_in(r.run.error, "the NVLink fabric failed to train: 0000:18:00.0 (completed with "
 			       "error: unknown NVML error)");
@@ -276,7 +154,7 @@ static void test_manager_will_not_start(void **state)
 {
 	struct gk_reload_result r;
 
-	fm_will_not_start = true;
+	f.fm_will_not_start = true;
 	assert_int_equal(reload(false, &r), GK_EXIT_NEEDS_PERSON);
 	expect_in(r.run.error, "the driver is back but the fabric manager did not start: "
 			       "'nv-fabricmanager --delay-ms 500' failed (exit 1)");
@@ -289,31 +167,104 @@ static void test_rollback(void **state)
 {
 	f.busy = "nvidia";
 	assert_int_equal(reload(false, NULL), GK_EXIT_FAILED);
-	expect_order("kill 777", "remove nvidia");
-	expect_order("load nvidia_drm", "nv-fabricmanager --delay-ms 500");
-	expect_order("nv-fabricmanager --delay-ms 500", "acquire all");
-	assert_true(fm_running);
+	fake_expect_order(&f, "kill 777", "remove nvidia");
+	fake_expect_order(&f, "load nvidia_drm", "nv-fabricmanager --delay-ms 500");
+	fake_expect_order(&f, "nv-fabricmanager --delay-ms 500", "acquire all");
+	assert_true(f.fm_running);
 }
 
 static void test_dry_run(void **state)
 {
 	assert_int_equal(reload(true, NULL), GK_EXIT_OK);
-	expect_in(f.said, "step 4/11: fabric-stop: stop the fabric manager after every GPU process "
+	expect_in(f.said, "step 4/12: fabric-stop: stop the fabric manager after every GPU process "
 			  "(pid 777 (nv-fabricmanage)");
-	expect_in(f.said, "step 9/11: fabric-wait: wait up to 60 s until every GPU's NVLink "
+	expect_in(f.said, "step 9/12: fabric-wait: wait up to 60 s until every GPU's NVLink "
 			  "fabric state is completed with success");
-	assert_true(fm_running);
+	assert_true(f.fm_running);
 	assert_string_equal(f.log, "");
 }
 
 static void test_no_manager_no_fabric(void **state)
 {
-	fm_running = false;
+	f.fm_running = false;
 	assert_int_equal(reload(false, NULL), GK_EXIT_OK);
 	expect_in(f.said, "fabric-stop: no fabric manager runs on this NVSwitch node");
 	/* the NVML helper saved no baseline fabric: nothing will train, nothing to wait for */
 	expect_in(f.said, "fabric-wait: no fabric manager and no trained fabric before");
-	assert_int_equal(fabric_polls, 0);
+	assert_int_equal(f.fabric_polls, 0);
+}
+
+/* The units the stop stopped start only once the fabric completed (a CUDA service started
+ * before it fails with "system not yet initialized"), after the fabric manager. */
+static void test_units_after_fabric(void **state)
+{
+	f.holder_unit = true;
+	assert_int_equal(reload(false, NULL), GK_EXIT_OK);
+	fake_expect_order(&f, "systemctl stop dcgm.service", "kill 777");
+	fake_expect_order(&f, "nv-fabricmanager --delay-ms 500", "fabric completed");
+	fake_expect_order(&f, "fabric completed", "systemctl start dcgm.service");
+	expect_in(f.said, "step 7/12: restore: gpukeepd holds 8/8 GPU(s) again, ");
+	expect_in(f.said, "step 10/12: start-units: 1 unit(s) started");
+}
+
+/* A fabric that does not complete: the units stay stopped, and the error names them. */
+static void test_units_left_on_timeout(void **state)
+{
+	struct gk_reload_result r;
+
+	f.holder_unit = true;
+	f.fabric_ready_after = ~0u;
+	assert_int_equal(reload(false, &r), GK_EXIT_NEEDS_PERSON);
+	assert_null(strstr(f.log, "systemctl start dcgm.service"));
+	expect_in(r.run.error, "did not complete within 60 s");
+	expect_in(r.run.error, "the stopped unit(s) are left stopped until the fabric completes: "
+			       "dcgm.service (then 'systemctl start dcgm.service')");
+	reload_result_done(&r);
+}
+
+static void test_units_left_manager_fails(void **state)
+{
+	struct gk_reload_result r;
+
+	f.holder_unit = true;
+	f.fm_will_not_start = true;
+	assert_int_equal(reload(false, &r), GK_EXIT_NEEDS_PERSON);
+	assert_null(strstr(f.log, "systemctl start dcgm.service"));
+	expect_in(r.run.error, "left stopped until the fabric completes: dcgm.service");
+	reload_result_done(&r);
+}
+
+/* The roll back (before the load is done) still starts the units again. */
+static void test_units_rollback(void **state)
+{
+	f.holder_unit = true;
+	f.busy = "nvidia";
+	assert_int_equal(reload(false, NULL), GK_EXIT_FAILED);
+	fake_expect_order(&f, "systemctl stop dcgm.service", "remove nvidia");
+	expect_in(f.log, "systemctl start dcgm.service");
+}
+
+/* A journal of the version before start-units (its restore started the units), killed after the
+ * load: it loads, and the resume finishes it with the new step. */
+static void test_old_journal_resumes(void **state)
+{
+	const char *const drop[] = {"start-units", NULL};
+	struct gk_reload_result r;
+
+	f.holder_unit = true;
+	assert_int_equal(reload(false, NULL), GK_EXIT_OK);
+	fake_journal_write(&f, GK_RELOAD_JOURNAL,
+			   fake_journal_older(&f, GK_RELOAD_JOURNAL_LAST, drop, 6));
+
+	f.log[0] = f.said[0] = 0;
+	f.fabric_polls = 0;
+	if (reload(false, &r) != GK_EXIT_OK)
+		fail_msg("resume: %s", strna(r.run.error));
+	assert_true(r.run.resumed);
+	expect_in(f.said, "step 6/12: load: done by an earlier run");
+	fake_expect_order(&f, "fabric completed", "systemctl start dcgm.service");
+	expect_in(f.said, "step 10/12: start-units: 1 unit(s) started");
+	reload_result_done(&r);
 }
 
 static void test_argv_parse(void **state)
@@ -370,6 +321,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_manager_no_fabric, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_units_after_fabric, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_units_left_on_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_units_left_manager_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_units_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_journal_resumes, setup, teardown),
 		cmocka_unit_test(test_argv_parse),
 		cmocka_unit_test(test_record_json),
 	};

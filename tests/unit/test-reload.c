@@ -81,12 +81,12 @@ static void test_happy(void **state)
 		"nvidia_modeset;remove nvidia_uvm;remove nvidia;load nvidia;load "
 		"nvidia_uvm;load nvidia_modeset;load nvidia_drm;reenumerate;acquire all;systemctl "
 		"start dcgm.service;");
-	expect_in(f.said, "step 5/11: unload: 4 module(s) unloaded");
+	expect_in(f.said, "step 5/12: unload: 4 module(s) unloaded");
 	/* the node is read once before the unload, once after the load, once to validate; the
 	 * holders once for the preflight and the first stop round, once to see them gone */
 	assert_int_equal(f.inventories, 3);
 	assert_int_equal(f.scans, 2);
-	expect_in(f.said, "step 11/11: report: the node matches its state before the reload");
+	expect_in(f.said, "step 12/12: report: the node matches its state before the reload");
 	assert_false(fake_has_file(&f, GK_RELOAD_JOURNAL));
 	assert_true(fake_has_file(&f, GK_RELOAD_JOURNAL_LAST));
 	reload_result_done(&r);
@@ -95,7 +95,7 @@ static void test_happy(void **state)
 static void test_refusals(void **state)
 {
 	assert_int_equal(reload(false, false, NULL), GK_EXIT_PRECONDITION);
-	expect_in(f.said, "step 2/11: preflight: FAILED");
+	expect_in(f.said, "step 2/12: preflight: FAILED");
 	assert_false(fake_has_file(&f, GK_RELOAD_JOURNAL)); /* nothing changed: no journal */
 	assert_null(strstr(f.log, "release"));
 
@@ -227,15 +227,15 @@ static void test_load_fails_then_resume(void **state)
 	f.said[0] = 0;
 	assert_int_equal(reload(false, true, NULL), GK_EXIT_OK);
 	expect_in(f.said, "a real run would resume the reload last run by pid");
-	expect_in(f.said, "step 5/11: unload: done by an earlier run");
-	expect_in(f.said, "step 6/11: load: the same modules");
+	expect_in(f.said, "step 5/12: unload: done by an earlier run");
+	expect_in(f.said, "step 6/12: load: the same modules");
 
 	f.no_load = NULL;
 	f.log[0] = f.said[0] = 0;
 	assert_int_equal(reload(false, false, &r), GK_EXIT_OK);
 	assert_true(r.run.resumed);
 	expect_in(f.said, "resuming the reload");
-	expect_in(f.said, "step 5/11: unload: done by an earlier run");
+	expect_in(f.said, "step 5/12: unload: done by an earlier run");
 	assert_null(strstr(f.log, "remove"));
 	expect_in(f.log, "load nvidia;");
 	reload_result_done(&r);
@@ -532,9 +532,9 @@ static void test_dry_run(void **state)
 {
 	assert_int_equal(reload(true, true, NULL), GK_EXIT_OK);
 	expect_in(f.said, "plan (dry run, nothing is changed):");
-	expect_in(f.said, "step 5/11: unload, leaves first: nvidia_drm, nvidia_modeset, "
+	expect_in(f.said, "step 5/12: unload, leaves first: nvidia_drm, nvidia_modeset, "
 			  "nvidia_uvm, nvidia");
-	expect_in(f.said, "step 6/11: load, in dependency order: nvidia, nvidia_uvm, "
+	expect_in(f.said, "step 6/12: load, in dependency order: nvidia, nvidia_uvm, "
 			  "nvidia_modeset, nvidia_drm");
 	assert_null(strstr(f.log, "release"));
 	assert_null(strstr(f.log, "remove"));

@@ -155,7 +155,7 @@ static void test_happy(void **state)
 	assert_int_equal(r.n_gpus, 1);
 	assert_string_equal(r.gpus[0].method, "nvidia-smi");
 	assert_true(r.gpus[0].back);
-	expect_in(f.said, "step 4/7: reset: 0000:03:00.0: reset by nvidia-smi");
+	expect_in(f.said, "step 4/9: reset: 0000:03:00.0: reset by nvidia-smi");
 	/* read once before the reset, once after it (restore), once to validate */
 	assert_int_equal(f.inventories, 3);
 	assert_int_equal(f.scans, 2);
@@ -234,7 +234,7 @@ static void test_resume_after_unbind(void **state)
 	if (reset(NULL, false, false, &r) != GK_EXIT_OK)
 		fail_msg("resume: %s", strna(r.run.error));
 	assert_true(r.run.resumed);
-	expect_in(f.said, "step 3/7: release: done by an earlier run");
+	expect_in(f.said, "step 3/9: release: done by an earlier run");
 	assert_string_equal(f.log, "write /sys/bus/pci/devices/0000:03:00.0/reset 1;write "
 				   "/sys/bus/pci/drivers/nvidia/bind 0000:03:00.0;acquire "
 				   "0000:03:00.0;");
@@ -437,7 +437,7 @@ static void test_pending_reload_blocks(void **state)
 static void test_dry_run(void **state)
 {
 	assert_int_equal(reset("1", false, true, NULL), GK_EXIT_PRECONDITION);
-	expect_in(f.said, "step 1/7: lock: take the node lock; reset 1 GPU(s): 0000:02:00.0; "
+	expect_in(f.said, "step 1/9: lock: take the node lock; reset 1 GPU(s): 0000:02:00.0; "
 			  "NVLink topology not known");
 	expect_in(f.said, "would refuse: 0000:02:00.0 is in use");
 	assert_string_equal(f.log, "");

@@ -62,6 +62,34 @@ enum gk_fabric_verdict fabric_verdict(const struct gk_fabric_gpu *g, size_t n, s
 	return ready == total ? GK_FABRIC_READY : GK_FABRIC_TRAINING;
 }
 
+int fabric_select(const struct gk_fabric_gpu *g, size_t n, char *const *pcis,
+		  struct gk_fabric_gpu **ret, size_t *ret_n)
+{
+	size_t want = 0;
+	struct gk_fabric_gpu *l;
+
+	while (pcis && pcis[want])
+		want++;
+	l = calloc(want + 1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	for (size_t k = 0; k < want; k++) {
+		size_t i = 0;
+
+		while (i < n && !streq(g[i].pci, pcis[k]))
+			i++;
+		if (i < n)
+			l[k] = g[i];
+		else {
+			snprintf(l[k].pci, sizeof(l[k].pci), "%s", pcis[k]);
+			l[k].read = NVML_ERROR_NOT_FOUND;
+		}
+	}
+	*ret = l;
+	*ret_n = want;
+	return 0;
+}
+
 const char *fabric_state_to_string(unsigned state)
 {
 	static const char *const names[] = {

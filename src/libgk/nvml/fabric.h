@@ -37,6 +37,15 @@ bool fabric_gpu_ready(const struct gk_fabric_gpu *g);
 enum gk_fabric_verdict fabric_verdict(const struct gk_fabric_gpu *g, size_t n, size_t *ret_ready,
 				      size_t *ret_total);
 
+/*
+ * The GPUs of @g (@n) whose PCI address is in @pcis (a strv), in @pcis' order, as a new array
+ * (malloc()ed) in *ret with *ret_n == strv_length(@pcis): a GPU NVML does not list (not back
+ * yet after a reset, or lost) is there as unreadable (read NVML_ERROR_NOT_FOUND), so it counts
+ * as not ready. 0 or -ENOMEM.
+ */
+int fabric_select(const struct gk_fabric_gpu *g, size_t n, char *const *pcis,
+		  struct gk_fabric_gpu **ret, size_t *ret_n);
+
 /* "not-supported", "not-started", "in-progress", "completed", or "unknown". Static. */
 const char *fabric_state_to_string(unsigned state);
 

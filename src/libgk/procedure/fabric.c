@@ -77,6 +77,23 @@ int fabric_record_from_json(struct json_object *o, struct gk_fabric_record *ret,
 	return 0;
 }
 
+void fabric_record_member(struct gk_jcheck *c, struct json_object *parent,
+			  struct gk_fabric_record *ret)
+{
+	_cleanup_free_ char *inner = NULL;
+	struct json_object *v = NULL;
+	int k;
+
+	json_object_object_get_ex(parent, "fabric", &v);
+	if (c->error || c->oom)
+		return;
+	k = fabric_record_from_json(v, ret, &inner);
+	if (k == -ENOMEM)
+		c->oom = true;
+	else if (k < 0)
+		jcheck_fail(c, "record: %s", strna(inner));
+}
+
 int fabric_argv_parse(const char *buf, size_t len, const char *exe, char ***ret)
 {
 	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
@@ -234,10 +251,10 @@ static int nvml_read(void *userdata, struct gk_fabric_gpu **ret, size_t *ret_n, 
 const struct gk_fabric_ops fabric_ops_nvml = {.read = nvml_read};
 
 /* One poll: the verdict, the counts, and what is not ready (malloc()ed) or why NVML failed. */
-static enum gk_fabric_verdict poll_once(const struct gk_fabric_ops *f, size_t *ready, size_t *total,
-					char **ret_what)
+static enum gk_fabric_verdict poll_once(const struct gk_fabric_ops *f, char *const *gpus,
+					size_t *ready, size_t *total, char **ret_what)
 {
-	_cleanup_free_ struct gk_fabric_gpu *g = NULL;
+	_cleanup_free_ struct gk_fabric_gpu *g = NULL, *some = NULL;
 	_cleanup_free_ char *error = NULL;
 	enum gk_fabric_verdict v;
 	size_t n = 0;
@@ -251,20 +268,30 @@ static enum gk_fabric_verdict poll_once(const struct gk_fabric_ops *f, size_t *r
 		*ret_what = strdup_printf("NVML cannot be read: %s", error ? error : strerror(-r));
 		return GK_FABRIC_UNKNOWN;
 	}
+	if (gpus) {
+		if (fabric_select(g, n, gpus, &some, &n) < 0) {
+			*ready = *total = 0;
+			*ret_what = strdup("out of memory");
+			return GK_FABRIC_UNKNOWN;
+		}
+		free(g);
+		g = TAKE_PTR(some);
+	}
 	v = fabric_verdict(g, n, ready, total);
 	*ret_what = fabric_describe_pending(g, n, MAX_NAMED);
 	return v;
 }
 
 int fabric_wait(struct gk_engine *e, const struct gk_fabric_ops *f, const struct gk_node_ops *ops,
-		unsigned timeout_ms, char **ret_detail)
+		const struct gk_fabric_wait *w, char **ret_detail)
 {
+	unsigned timeout_ms = w->timeout_ms;
 	uint64_t start = engine_now_ms(e), next_say = start; /* at once, then every 10 s */
 	_cleanup_free_ char *what = NULL;
 	size_t ready = 0, total = 0;
 
 	for (;;) {
-		enum gk_fabric_verdict v = poll_once(f, &ready, &total, &what);
+		enum gk_fabric_verdict v = poll_once(f, w->gpus, &ready, &total, &what);
 		uint64_t now = engine_now_ms(e), waited = now - start;
 
 		if (v == GK_FABRIC_READY || v == GK_FABRIC_NONE) {
@@ -282,15 +309,15 @@ int fabric_wait(struct gk_engine *e, const struct gk_fabric_ops *f, const struct
 			return engine_verdict(
 				e, GK_EXIT_NEEDS_PERSON,
 				"the NVLink fabric failed to train: %s; see the fabric "
-				"manager's log: next rung: drain and reboot",
-				strna(what));
+				"manager's log: next rung: %s",
+				strna(what), w->next);
 		if (waited >= timeout_ms)
 			return engine_verdict(
 				e, GK_EXIT_NEEDS_PERSON,
 				"the NVLink fabric did not complete within %u s: %zu/%zu "
 				"GPU(s) ready; not ready: %s; is the fabric manager "
-				"running? next rung: drain and reboot",
-				timeout_ms / 1000, ready, total, strna(what));
+				"running? next rung: %s",
+				timeout_ms / 1000, ready, total, strna(what), w->next);
 		if (now >= next_say) {
 			engine_say(
 				e,
@@ -303,6 +330,39 @@ int fabric_wait(struct gk_engine *e, const struct gk_fabric_ops *f, const struct
 		ops->sleep_ms(ops->userdata,
 			      (unsigned)MIN((uint64_t)FABRIC_POLL_MS, timeout_ms - waited));
 	}
+}
+
+int fabric_units_left(struct gk_engine *e, int r, char *const *units)
+{
+	_cleanup_free_ char *why = NULL, *list = NULL;
+
+	if (r == 0 || !units || !*units)
+		return r;
+	why = strdup(strna(engine_error(e)));
+	list = strv_join(units, " ");
+	return engine_verdict(e, r,
+			      "%s; the stopped unit(s) are left stopped until the fabric "
+			      "completes: %s (then 'systemctl start %s')",
+			      strna(why), strna(list), strna(list));
+}
+
+int fabric_units_step(struct gk_engine *e, int (*start)(void *ctx, char ***failed), void *ctx,
+		      size_t n_units, char **ret_detail)
+{
+	_cleanup_strv_free_ char **failed = calloc(1, sizeof(char *));
+	_cleanup_free_ char *list = NULL;
+
+	if (!failed || start(ctx, &failed) < 0)
+		return engine_verdict(e, GK_EXIT_NEEDS_PERSON, "out of memory");
+	if (*failed) {
+		list = strv_join(failed, ", ");
+		return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
+				      "the GPUs and their fabric are back but units did not "
+				      "start: %s",
+				      strna(list));
+	}
+	*ret_detail = strdup_printf("%zu unit(s) started", n_units);
+	return *ret_detail ? 0 : engine_verdict(e, GK_EXIT_NEEDS_PERSON, "out of memory");
 }
 
 size_t fabric_other_holders(const struct gk_holders *h)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "core/json-check.h"
 #include "node/holders.h"
 #include "nvml/fabric.h"
 #include "procedure/engine.h"
@@ -38,6 +39,10 @@ struct json_object *fabric_record_to_json(const struct gk_fabric_record *r);
 /* Reads that back; @o NULL (a journal written before fabric support) gives an empty record.
  * 0, -EBADMSG with *ret_error (malloc()ed), -ENOMEM. */
 int fabric_record_from_json(struct json_object *o, struct gk_fabric_record *ret, char **ret_error);
+/* The same from the member "fabric" of a procedure's record @parent (optional: journals from
+ * before have none), its failure noted in @c (nothing read once @c failed). */
+void fabric_record_member(struct gk_jcheck *c, struct json_object *parent,
+			  struct gk_fabric_record *ret);
 
 /*
  * The command line to start a fabric manager again from /proc/<pid>/cmdline (@len bytes of
@@ -75,14 +80,38 @@ int fabric_manager_stop(struct gk_engine *e, const struct gk_node_ops *ops, int 
 int fabric_manager_start(const struct gk_node_ops *ops, const char *systemctl,
 			 const struct gk_fabric_record *rec, char **ret_why);
 
+/* What a procedure waits for. */
+struct gk_fabric_wait {
+	char *const *gpus; /* PCI addresses to wait for (a reset's GPUs); NULL: every GPU */
+	unsigned timeout_ms;
+	const char *next; /* the next rung, for the failure ("drain and reboot") */
+};
+
 /*
- * Waits until every GPU's fabric is completed with success, at most @timeout_ms, polling with
- * @ops->sleep_ms and saying the countdown through the engine. Returns 0 with *ret_detail
- * ("8/8 GPU(s) completed with success after 12 s"), or the exit code after the verdict
- * (GK_EXIT_NEEDS_PERSON: a fabric that failed or did not complete in time, naming the GPUs).
+ * Waits until the fabric of every GPU @w names is completed with success, at most
+ * @w->timeout_ms, polling with @ops->sleep_ms and saying the countdown through the engine. A
+ * GPU named that NVML does not list counts as not ready. Returns 0 with *ret_detail ("8/8
+ * GPU(s) completed with success after 12 s"), or the exit code after the verdict
+ * (GK_EXIT_NEEDS_PERSON: a fabric that failed or did not complete in time, naming the GPUs and
+ * @w->next).
  */
 int fabric_wait(struct gk_engine *e, const struct gk_fabric_ops *f, const struct gk_node_ops *ops,
-		unsigned timeout_ms, char **ret_detail);
+		const struct gk_fabric_wait *w, char **ret_detail);
+
+/*
+ * After a failed fabric step (@r, the exit code): the verdict also names @units (stopped by the
+ * procedure), left stopped because a CUDA service started before the fabric completes fails
+ * ("system not yet initialized"). Returns @r.
+ */
+int fabric_units_left(struct gk_engine *e, int r, char *const *units);
+
+/*
+ * A procedure's start-units step, after the fabric: @start(@ctx, &failed) starts its @n_units
+ * units (appending what failed; 0 or -ENOMEM). Returns 0 with *ret_detail, or
+ * GK_EXIT_NEEDS_PERSON after the verdict naming the units that did not start.
+ */
+int fabric_units_step(struct gk_engine *e, int (*start)(void *ctx, char ***failed), void *ctx,
+		      size_t n_units, char **ret_detail);
 
 /* How many of @h are not the fabric manager: what a procedure's own stop must have ended. */
 size_t fabric_other_holders(const struct gk_holders *h);

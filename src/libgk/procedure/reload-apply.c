@@ -182,7 +182,11 @@ int step_restore(struct gk_engine *e, char **ret_detail)
 		return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
 				      "the driver is back but could not restore: %s",
 				      strna(failed));
-	if (daemon) {
+	if (daemon && c->rec.daemon_released) {
+		/* nvidia-persistenced, stopped as a unit, takes the GPUs in start-units */
+		kept = strdup_printf("%s re-acquires once its unit has started (start-units)",
+				     name);
+	} else if (daemon) {
 		/* persistence is back only once the daemon holds the GPUs again */
 		r = keeper_settled(c->ops, c->rec.daemon_kind, c->rec.daemon_socket, NULL,
 				   c->rec.daemon_gpus, DAEMON_SETTLE_MS, &held, &wanted);
@@ -197,8 +201,7 @@ int step_restore(struct gk_engine *e, char **ret_detail)
 	r = reload_nvml_restore(e, &settings);
 	if (r != 0)
 		return r;
-	*ret_detail = strdup_printf("%s, %zu unit(s) started, %s", kept ? kept : "no gpukeepd",
-				    strv_length(c->rec.units), strna(settings));
+	*ret_detail = strdup_printf("%s, %s", kept ? kept : "no gpukeepd", strna(settings));
 	return 0;
 }
 

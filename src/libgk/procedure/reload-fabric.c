@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The reload's fabric steps (procedure/fabric.h): fabric-stop after the stop of every GPU
  * process and before the unload, fabric-start after the restore (the driver and persistence are
- * back), fabric-wait until every GPU's fabric completed, before the validation of the NVLinks. */
+ * back), fabric-wait until every GPU's fabric completed, then start-units (the services stopped
+ * start only on usable GPUs), before the validation of the NVLinks. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,10 +158,11 @@ int step_fabric_start(struct gk_engine *e, char **ret_detail)
 	r = fabric_manager_start(c->ops, c->o->systemctl, f, &why);
 	if (r < 0) {
 		c->res->next_rung = GK_RUNG_REBOOT;
-		return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
-				      "the driver is back but the fabric manager did not start: "
-				      "%s; the GPUs stay unusable until it runs (see its log)",
-				      strna(why));
+		r = engine_verdict(e, GK_EXIT_NEEDS_PERSON,
+				   "the driver is back but the fabric manager did not start: "
+				   "%s; the GPUs stay unusable until it runs (see its log)",
+				   strna(why));
+		return fabric_units_left(e, r, c->rec.units);
 	}
 	cmd = f->unit ? strdup_printf("systemctl start %s", f->unit) : strv_join(f->argv, " ");
 	*ret_detail = strdup_printf("fabric manager started: %s", strna(cmd));
@@ -188,6 +190,7 @@ int step_fabric_wait(struct gk_engine *e, char **ret_detail)
 {
 	struct reload_ctx *c = reload_ctx(e);
 	const struct gk_fabric_record *f = &c->rec.fabric;
+	struct gk_fabric_wait w;
 	int r;
 
 	if (!f->wait) {
@@ -198,9 +201,24 @@ int step_fabric_wait(struct gk_engine *e, char **ret_detail)
 						      "before: nothing to wait for");
 		return 0;
 	}
-	r = fabric_wait(e, c->o->fabric ? c->o->fabric : &fabric_ops_nvml, c->ops, timeout_ms(c),
-			ret_detail);
+	w = (struct gk_fabric_wait){.timeout_ms = timeout_ms(c), .next = "drain and reboot"};
+	r = fabric_wait(e, c->o->fabric ? c->o->fabric : &fabric_ops_nvml, c->ops, &w, ret_detail);
 	if (r != 0)
 		c->res->next_rung = GK_RUNG_REBOOT;
-	return r;
+	return fabric_units_left(e, r, c->rec.units);
+}
+
+int step_units_start_check(struct gk_engine *e, char **ret_plan)
+{
+	(void)e;
+	*ret_plan = strdup("start-units: the units stopped start again, once gpukeepd and the "
+			   "NVLink fabric are back");
+	return 0;
+}
+
+int step_units_start(struct gk_engine *e, char **ret_detail)
+{
+	struct reload_ctx *c = reload_ctx(e);
+
+	return fabric_units_step(e, reload_start_units, c, strv_length(c->rec.units), ret_detail);
 }

@@ -382,7 +382,8 @@ int step_stop(struct gk_engine *e, char **ret_detail)
 	return 0;
 }
 
-/* nvidia-persistenced sets enabled again exactly the GPUs it had disabled. 0 or -ENOMEM. */
+/* nvidia-persistenced sets enabled again exactly the GPUs it had disabled. 0 or -ENOMEM; a
+ * failure is named in *failed. */
 static int acquire_nvpd(struct reload_ctx *c, char ***failed)
 {
 	_cleanup_free_ char *why = NULL, *what = NULL;
@@ -399,14 +400,16 @@ static int acquire_nvpd(struct reload_ctx *c, char ***failed)
 	return what ? strv_extend(failed, what) : -ENOMEM;
 }
 
-/* The daemon re-acquires, stopped units start: the undo of the stop, and the restore's first
- * half. 0, or -EIO with *ret_failed naming what did not come back. */
+/* The daemon re-acquires; stopped units start only before the load (a roll back): after it,
+ * start-units starts them, after the fabric. A nvidia-persistenced that runs re-acquires here;
+ * one that had to be stopped as a unit does in start-units, once started. The undo of the stop,
+ * and the restore's first half. 0, or -EIO with *ret_failed naming what did not come back. */
 int step_stop_undo(struct gk_engine *e, char **ret_failed)
 {
 	struct reload_ctx *c = reload_ctx(e);
 	_cleanup_strv_free_ char **failed = calloc(1, sizeof(char *));
 	bool nvpd = c->rec.daemon_kind == GK_KEEPER_NVPD;
-	struct gk_stopper s;
+	bool loaded = engine_step_status(e, "load") == GK_STEP_DONE;
 
 	if (!failed)
 		return -ENOMEM;
@@ -423,14 +426,28 @@ int step_stop_undo(struct gk_engine *e, char **ret_failed)
 		if (r >= 0)
 			c->rec.daemon_released = false;
 	}
-	s = stopper(c);
-	if (stop_start_units(&s, &failed) < 0)
+	if (!loaded && reload_start_units(c, &failed) < 0)
 		return -ENOMEM;
-	/* after the units: a nvidia-persistenced that had to be stopped is running again */
-	if (c->rec.daemon_released && nvpd && acquire_nvpd(c, &failed) < 0)
+	if (loaded && nvpd && c->rec.daemon_released &&
+	    c->ops->nvpd_pid(c->ops->userdata, c->rec.daemon_socket, DAEMON_TIMEOUT_MS) > 0 &&
+	    acquire_nvpd(c, &failed) < 0)
 		return -ENOMEM;
 	if (!*failed)
 		return 0;
 	*ret_failed = strv_join(failed, ", ");
 	return -EIO;
+}
+
+/* The stopped units start; then a nvidia-persistenced that released and has not taken the GPUs
+ * again (it was stopped as a unit, and runs again now) re-acquires them. */
+int reload_start_units(void *ctx, char ***failed)
+{
+	struct reload_ctx *c = ctx;
+	struct gk_stopper s = stopper(c);
+
+	if (stop_start_units(&s, failed) < 0)
+		return -ENOMEM;
+	if (c->rec.daemon_released && c->rec.daemon_kind == GK_KEEPER_NVPD)
+		return acquire_nvpd(c, failed);
+	return 0;
 }

@@ -83,6 +83,10 @@ int step_fabric_start_check(struct gk_engine *e, char **ret_plan);
 int step_fabric_start(struct gk_engine *e, char **ret_detail);
 int step_fabric_wait_check(struct gk_engine *e, char **ret_plan);
 int step_fabric_wait(struct gk_engine *e, char **ret_detail);
+int step_units_start_check(struct gk_engine *e, char **ret_plan);
+int step_units_start(struct gk_engine *e, char **ret_detail);
+/* Starts the units the stop step stopped; what failed is appended to *failed. 0 or -ENOMEM. */
+int reload_start_units(void *ctx, char ***failed);
 
 /* NVML around the reload, through the helper (reload-nvml.c). */
 int reload_nvml_snapshot(struct gk_engine *e, char **ret_note);

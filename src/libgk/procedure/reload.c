@@ -52,8 +52,7 @@ static const struct gk_step steps[] = {
 	 .check = step_load_check,
 	 .apply = step_load},
 	{.name = "restore",
-	 .help = "restore: gpukeepd re-acquires the GPUs; stopped services start again; NVML "
-		 "settings restored",
+	 .help = "restore: gpukeepd re-acquires the GPUs; NVML settings restored",
 	 .changes_node = true,
 	 .apply = step_restore},
 	{.name = "fabric-start",
@@ -68,6 +67,16 @@ static const struct gk_step steps[] = {
 	 .final = true,
 	 .check = step_fabric_wait_check,
 	 .apply = step_fabric_wait},
+	/* after the fabric: a CUDA service started on GPUs whose fabric is not trained fails
+	 * ("system not yet initialized"); an older journal without this step resumes with it
+	 * pending (starting a unit that runs already changes nothing) */
+	{.name = "start-units",
+	 .help = "start-units: the services stopped start again, once the driver, gpukeepd and "
+		 "the NVLink fabric are back (on a fabric that does not complete they stay "
+		 "stopped, named)",
+	 .changes_node = true,
+	 .check = step_units_start_check,
+	 .apply = step_units_start},
 	{.name = "validate",
 	 .help = "validate: against --baseline, or against the node as it was before",
 	 .final = true,
@@ -175,17 +184,7 @@ int reload_record_from_json(struct json_object *o, struct reload_record *ret, ch
 	r.daemon_socket = jcheck_string(&c, o, "record", "daemon_socket", true);
 	keeper_record_read(&c, o, &r.daemon_kind, &r.daemon_gpus);
 	/* the fabric came after the engine: older journals have none */
-	v = NULL;
-	json_object_object_get_ex(o, "fabric", &v);
-	if (!c.error && !c.oom) {
-		_cleanup_free_ char *inner = NULL;
-
-		k = fabric_record_from_json(v, &r.fabric, &inner);
-		if (k == -ENOMEM)
-			c.oom = true;
-		else if (k < 0)
-			jcheck_fail(&c, "record: %s", strna(inner));
-	}
+	fabric_record_member(&c, o, &r.fabric);
 	if (!c.error && !c.oom && !r.daemon_socket)
 		jcheck_fail(&c, "record: daemon_socket is null");
 	if (!c.error && r.settings_file && strchr(r.settings_file, '/'))

@@ -347,12 +347,14 @@ int reset_step_restore(struct gk_engine *e, char **ret_detail)
 				      "gpukeep reload",
 				      strna(list));
 	}
-	*ret_detail = strdup_printf("%d device node(s) created, %s, %zu unit(s) started%s", created,
+	*ret_detail = strdup_printf("%d device node(s) created, %s%s", created,
 				    !daemon ? "no gpukeepd"
+				    : c->rec.daemon_released
+					    ? "nvidia-persistenced takes these GPUs again once its "
+					      "unit has started (start-units)"
 				    : c->rec.daemon_kind == GK_KEEPER_NVPD
 					    ? "nvidia-persistenced holds these GPUs again"
 					    : "gpukeepd holds these GPUs again",
-				    strv_length(c->rec.units),
 				    c->rec.settings_file ? ", NVML settings restored" : "");
 	return 0;
 }

@@ -98,6 +98,43 @@ int reset_nvlink_group(const struct gk_inventory *inv, const struct gk_baseline_
 	return (int)(strv_length(*targets) - before);
 }
 
+enum gk_reset_fabric reset_fabric_rule(const struct gk_inventory *inv, char *const *targets,
+				       bool manager, bool nvml)
+{
+	bool ampere = false;
+
+	if (inv->n_switches == 0)
+		return GK_RESET_FABRIC_NONE;
+	for (char *const *t = targets; t && *t; t++) {
+		const struct gk_gpu *g = find_gpu(inv, *t);
+
+		if (!g)
+			continue;
+		if (g->pci.device < GK_RESET_AMPERE_DEVICE)
+			return GK_RESET_FABRIC_PRE_AMPERE;
+		ampere |= g->pci.device < GK_RESET_HOPPER_DEVICE;
+	}
+	if (!manager)
+		return ampere ? GK_RESET_FABRIC_NEEDS_MANAGER : GK_RESET_FABRIC_NO_MANAGER;
+	return nvml ? GK_RESET_FABRIC_WAIT : GK_RESET_FABRIC_UNCHECKED;
+}
+
+char **reset_nvlinks_of(const struct gk_baseline_nvml *links, char *const *targets)
+{
+	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+	for (size_t i = 0; l && links && i < links->n_links; i++) {
+		_cleanup_free_ char *s = NULL;
+
+		if (!strv_contains(targets, links->links[i].gpu))
+			continue;
+		s = strdup_printf("%s/%u", links->links[i].gpu, links->links[i].link);
+		if (!s || strv_extend(&l, s) < 0)
+			return NULL;
+	}
+	return TAKE_PTR(l);
+}
+
 char *reset_gpu_node(const struct gk_inventory *inv, const char *pci)
 {
 	const struct gk_gpu *g = find_gpu(inv, pci);

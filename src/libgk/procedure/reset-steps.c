@@ -60,6 +60,7 @@ int reset_observe(struct gk_engine *e, bool holders)
 	if (r < 0)
 		return engine_verdict(e, GK_EXIT_FAILED, "cannot scan for GPU holders: %s",
 				      strerror(-r));
+	reset_fabric_manager_keep(c);
 	pid = keeper_detect(c->ops, c->o->socket,
 			    c->o->nvpd_socket ? c->o->nvpd_socket : NVPD_SOCKET_PATH,
 			    STOP_DAEMON_TIMEOUT_MS, &c->daemon_kind);
@@ -70,8 +71,7 @@ int reset_observe(struct gk_engine *e, bool holders)
 	return 0;
 }
 
-/* The NVLinks through the helper (a hung NVML is killed at its deadline), or NULL. */
-static struct gk_baseline_nvml *read_nvlinks(struct reset_ctx *c, bool *ret_absent)
+struct gk_baseline_nvml *reset_read_nvlinks(struct reset_ctx *c, bool *ret_absent)
 {
 	_cleanup_free_ char *error = NULL, *error2 = NULL;
 	struct gk_baseline_nvml *b = NULL;
@@ -119,10 +119,13 @@ static int choose(struct gk_engine *e, struct reset_record *rec)
 	for (char **t = rec->targets; *t; t++)
 		if (strv_extend(&before, *t) < 0)
 			return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
-	links = read_nvlinks(c, &c->nvml_absent);
+	links = reset_read_nvlinks(c, &c->nvml_absent);
 	r = reset_nvlink_group(&c->inv, links, &rec->targets);
+	/* the targets' active NVLinks: up again once the fabric retrained them */
+	strv_free(rec->nvlinks);
+	rec->nvlinks = links && r >= 0 ? reset_nvlinks_of(links, rec->targets) : NULL;
 	nvml_baseline_free(links);
-	if (r < 0)
+	if (r < 0 || (links && !rec->nvlinks))
 		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
 	for (char **t = rec->targets; r > 0 && *t; t++)
 		if (!strv_contains(before, *t)) {
@@ -275,7 +278,7 @@ static int plan(struct gk_engine *e, bool kill, struct gk_reload_plan *ret)
 int reset_step_preflight_check(struct gk_engine *e, char **ret_plan)
 {
 	struct reset_ctx *c = reset_ctx(e);
-	_cleanup_free_ char *who = NULL;
+	_cleanup_free_ char *who = NULL, *fabric = NULL;
 	struct gk_reload_plan p = {};
 	int r;
 
@@ -283,12 +286,14 @@ int reset_step_preflight_check(struct gk_engine *e, char **ret_plan)
 	if (r != 0)
 		return r;
 	who = stop_describe(c->holders, p.daemon_pid);
+	r = reset_fabric_preflight(e, &fabric);
 	*ret_plan = strdup_printf("preflight: holders of these GPUs to stop: %s; %s %s; "
-				  "%zu process(es) on other GPUs left alone",
+				  "%zu process(es) on other GPUs left alone%s%s",
 				  strna(who), keeper_kind_to_string(c->daemon_kind),
 				  p.daemon_pid ? "releases just these GPUs" : "not running",
-				  c->other_holders);
-	r = refuse(e, &p);
+				  c->other_holders, fabric ? "; " : "", strempty(fabric));
+	if (r == 0)
+		r = refuse(e, &p);
 	reload_plan_done(&p);
 	return r;
 }
@@ -296,20 +301,23 @@ int reset_step_preflight_check(struct gk_engine *e, char **ret_plan)
 int reset_step_preflight(struct gk_engine *e, char **ret_detail)
 {
 	struct reset_ctx *c = reset_ctx(e);
+	_cleanup_free_ char *fabric = NULL;
 	struct gk_reload_plan p = {};
 	int r;
 
 	/* the lock's inventory of this run is still the node's: only holders are read */
 	r = plan(e, c->o->kill, &p);
 	if (r == 0)
+		r = reset_fabric_preflight(e, &fabric);
+	if (r == 0)
 		r = refuse(e, &p);
 	if (r == 0)
 		*ret_detail = strdup_printf(
 			"%zu holder(s) of these GPUs: %zu unit(s), %zu "
 			"container(s), %zu process(es) to stop; %zu process(es) "
-			"on other GPUs left alone",
+			"on other GPUs left alone; %s",
 			holders_other_than(c->holders, p.daemon_pid), strv_length(p.units),
-			strv_length(p.containers), p.n_pids, c->other_holders);
+			strv_length(p.containers), p.n_pids, c->other_holders, strna(fabric));
 	reload_plan_done(&p);
 	return r;
 }
@@ -434,30 +442,34 @@ int reset_step_stop(struct gk_engine *e, char **ret_detail)
 	return 0;
 }
 
-/* Stopped units start, then nvidia-persistenced sets enabled again exactly the targets it had
- * disabled (a nvidia-persistenced that had to be stopped is running again by then). */
-static int nvpd_undo(struct reset_ctx *c, char ***failed, char **ret_failed)
+/* nvidia-persistenced sets enabled again exactly the targets it had disabled. 0, or -ENOMEM;
+ * a failure is named in *failed. */
+static int nvpd_acquire(struct reset_ctx *c, char ***failed)
 {
 	_cleanup_free_ char *why = NULL, *what = NULL;
-	struct gk_stopper s = stopper(c);
-	int r;
+	int r = keeper_nvpd_set(c->ops, c->rec.daemon_socket, c->rec.daemon_held, true, &why);
 
-	if (stop_start_units(&s, failed) < 0)
-		return -ENOMEM;
-	r = c->rec.daemon_released
-		    ? keeper_nvpd_set(c->ops, c->rec.daemon_socket, c->rec.daemon_held, true, &why)
-		    : 0;
 	if (r == -ENOMEM)
 		return r;
-	if (r >= 0)
+	if (r >= 0) {
 		c->rec.daemon_released = false;
-	else if (!(what = strdup_printf("nvidia-persistenced (set enabled: %s)", strna(why))) ||
-		 strv_extend(failed, what) < 0)
-		return -ENOMEM;
-	if (!**failed)
 		return 0;
-	*ret_failed = strv_join(*failed, ", ");
-	return -EIO;
+	}
+	what = strdup_printf("nvidia-persistenced (set enabled: %s)", strna(why));
+	return what ? strv_extend(failed, what) : -ENOMEM;
+}
+
+/* After the reset nvidia-persistenced takes the GPUs again at once when it runs; one that had
+ * to be stopped as a unit (its libnvidia-cfg kept a device file) is started by start-units,
+ * after the fabric, and re-acquires there. Before the reset (a roll back) units start now. */
+static int nvpd_undo(struct reset_ctx *c, bool reset_done, char ***failed)
+{
+	if (!reset_done)
+		return reset_start_units(c, failed);
+	if (c->rec.daemon_released &&
+	    c->ops->nvpd_pid(c->ops->userdata, c->rec.daemon_socket, STOP_DAEMON_TIMEOUT_MS) > 0)
+		return nvpd_acquire(c, failed);
+	return 0;
 }
 
 /* gpukeepd takes the GPUs again, stopped units start. 0, or -EIO with *ret_failed. */
@@ -465,15 +477,17 @@ int reset_step_stop_undo(struct gk_engine *e, char **ret_failed)
 {
 	struct reset_ctx *c = reset_ctx(e);
 	_cleanup_strv_free_ char **failed = calloc(1, sizeof(char *));
-	struct gk_stopper s = stopper(c);
 	bool all = true;
 
 	if (!failed)
 		return -ENOMEM;
 	if (c->rec.daemon_released)
 		c->res->daemon = keeper_kind_to_string(c->rec.daemon_kind);
-	if (c->rec.daemon_kind == GK_KEEPER_NVPD)
-		return nvpd_undo(c, &failed, ret_failed);
+	if (c->rec.daemon_kind == GK_KEEPER_NVPD) {
+		if (nvpd_undo(c, engine_step_status(e, "reset") == GK_STEP_DONE, &failed) < 0)
+			return -ENOMEM;
+		goto done;
+	}
 	for (char **t = c->rec.targets; c->rec.daemon_released && *t; t++) {
 		int k = c->ops->daemon_release(c->ops->userdata, c->rec.daemon_socket, *t, true,
 					       STOP_DAEMON_TIMEOUT_MS);
@@ -488,10 +502,27 @@ int reset_step_stop_undo(struct gk_engine *e, char **ret_failed)
 	}
 	if (all)
 		c->rec.daemon_released = false;
-	if (stop_start_units(&s, &failed) < 0)
+	/* after the reset the units start in their own step, once the GPUs' fabric is back (a
+	 * CUDA service started before it fails): here only for a roll back */
+	if (engine_step_status(e, "reset") != GK_STEP_DONE && reset_start_units(c, &failed) < 0)
 		return -ENOMEM;
+done:
 	if (!*failed)
 		return 0;
 	*ret_failed = strv_join(failed, ", ");
 	return -EIO;
+}
+
+/* The stopped units start; then a nvidia-persistenced that released and has not taken the GPUs
+ * again (it was stopped as a unit, and runs again now) re-acquires them. */
+int reset_start_units(void *ctx, char ***failed)
+{
+	struct reset_ctx *c = ctx;
+	struct gk_stopper s = stopper(c);
+
+	if (stop_start_units(&s, failed) < 0)
+		return -ENOMEM;
+	if (c->rec.daemon_released && c->rec.daemon_kind == GK_KEEPER_NVPD)
+		return nvpd_acquire(c, failed);
+	return 0;
 }

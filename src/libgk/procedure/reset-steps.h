@@ -7,6 +7,7 @@
 
 #include "node/holders.h"
 #include "node/inventory.h"
+#include "procedure/fabric.h"
 #include "procedure/keeper.h"
 #include "procedure/reset.h"
 
@@ -35,6 +36,10 @@ struct reset_record {
 	enum gk_keeper_kind daemon_kind;
 	char *settings_file;
 	char *nvlink_note;
+	/* An NVSwitch node: whether to wait for the GPUs' fabric (the manager is never stopped:
+	 * stopped stays false); absent in journals written before. */
+	struct gk_fabric_record fabric;
+	char **nvlinks; /* "PCI/LINK" active before the reset, checked after the fabric; or NULL */
 };
 
 struct reset_ctx {
@@ -48,7 +53,8 @@ struct reset_ctx {
 	struct gk_holders *holders; /* of the targets only */
 	size_t other_holders;	    /* processes on the other GPUs, left alone */
 	pid_t daemon_pid;
-	bool nvml_absent; /* the NVML helper found no NVML */
+	bool nvml_absent;     /* the NVML helper found no NVML */
+	pid_t fabric_manager; /* the fabric manager's pid (never stopped by a reset), or 0 */
 	enum gk_keeper_kind daemon_kind;
 };
 
@@ -71,3 +77,20 @@ int reset_step_reset(struct gk_engine *e, char **ret_detail);
 int reset_step_restore(struct gk_engine *e, char **ret_detail);
 int reset_step_validate(struct gk_engine *e, char **ret_detail);
 int reset_step_report(struct gk_engine *e, char **ret_detail);
+
+/* The NVLinks through the helper (a hung NVML is killed at its deadline), or NULL. */
+struct gk_baseline_nvml *reset_read_nvlinks(struct reset_ctx *c, bool *ret_absent);
+
+/* The fabric (reset-fabric.c). Takes the fabric manager out of @c->holders (a reset never stops
+ * it) and notes its pid. */
+void reset_fabric_manager_keep(struct reset_ctx *c);
+/* The NVSwitch rule for the targets (reset_fabric_rule()): refuses (exit 3) where NVIDIA's reset
+ * needs more, records in @c->rec.fabric whether to wait; *ret_note says which. 0 or the exit
+ * code. */
+int reset_fabric_preflight(struct gk_engine *e, char **ret_note);
+int reset_step_fabric_wait_check(struct gk_engine *e, char **ret_plan);
+int reset_step_fabric_wait(struct gk_engine *e, char **ret_detail);
+int reset_step_units_check(struct gk_engine *e, char **ret_plan);
+int reset_step_units(struct gk_engine *e, char **ret_detail);
+/* Starts the units the release stopped; what failed is appended to *failed. 0 or -ENOMEM. */
+int reset_start_units(void *ctx, char ***failed);

@@ -23,7 +23,9 @@ static const struct gk_step steps[] = {
 	 .apply = reset_step_lock},
 	{.name = "preflight",
 	 .help = "preflight: the holders of those GPUs' device files; refuse (exit 3) on a "
-		 "D-state holder (next rung: reboot) or on holders without --kill",
+		 "D-state holder (next rung: reboot) or on holders without --kill; on an NVSwitch "
+		 "node, refuse a reset NVIDIA does not support GPU by GPU (before Ampere; Ampere "
+		 "without the fabric manager): next rung reload",
 	 .check = reset_step_preflight_check,
 	 .apply = reset_step_preflight},
 	{.name = "release",
@@ -41,10 +43,25 @@ static const struct gk_step steps[] = {
 	 .check = reset_step_reset_check,
 	 .apply = reset_step_reset},
 	{.name = "restore",
-	 .help = "restore: bound to nvidia, device node, gpukeepd holds the GPUs again, units "
-		 "started, NVML settings restored",
+	 .help = "restore: bound to nvidia, device node, gpukeepd holds the GPUs again, NVML "
+		 "settings restored",
 	 .changes_node = true,
 	 .apply = reset_step_restore},
+	/* an NVSwitch node: the fabric manager keeps running and re-registers the reset GPUs;
+	 * older journals without these steps resume with them pending */
+	{.name = "fabric-wait",
+	 .help = "fabric-wait: on an NVSwitch node, until the reset GPUs' NVLink fabric state is "
+		 "completed with success (--fabric-timeout), then their NVLinks up as before; "
+		 "one that does not complete is exit 4, next rung reload",
+	 .final = true,
+	 .check = reset_step_fabric_wait_check,
+	 .apply = reset_step_fabric_wait},
+	{.name = "start-units",
+	 .help = "start-units: the services stopped start again, once the GPUs and their "
+		 "fabric are back (on a fabric that does not complete they stay stopped, named)",
+	 .changes_node = true,
+	 .check = reset_step_units_check,
+	 .apply = reset_step_units},
 	{.name = "validate",
 	 .help = "validate: each GPU bound, same UUID, PCIe link as before (or --baseline), "
 		 "device node there and opening, held again",
@@ -79,6 +96,8 @@ void reset_record_done(struct reset_record *r)
 	free(r->daemon_socket);
 	free(r->settings_file);
 	free(r->nvlink_note);
+	fabric_record_done(&r->fabric);
+	strv_free(r->nvlinks);
 	*r = (struct reset_record){};
 }
 
@@ -125,6 +144,8 @@ struct json_object *reset_record_to_json(const struct reset_record *r)
 	ok = ok && keeper_record_write(o, r->daemon_kind, NULL);
 	ok = ok && put_string(o, "settings_file", r->settings_file);
 	ok = ok && put_string(o, "nvlink_note", r->nvlink_note);
+	ok = ok && put(o, "fabric", fabric_record_to_json(&r->fabric));
+	ok = ok && (!r->nvlinks || put(o, "nvlinks", json_strv_new(r->nvlinks)));
 	if (!ok) {
 		json_object_put(o);
 		return NULL;
@@ -210,6 +231,12 @@ int reset_record_from_json(struct json_object *o, struct reset_record *ret, char
 	keeper_record_read(&c, o, &r.daemon_kind, NULL);
 	r.settings_file = jcheck_string(&c, o, "record", "settings_file", true);
 	r.nvlink_note = jcheck_string(&c, o, "record", "nvlink_note", true);
+	/* the fabric and the NVLinks came after the engine: older journals have neither */
+	if (json_object_object_get_ex(o, "nvlinks", NULL))
+		r.nvlinks = jcheck_strv(&c, o, "record", "nvlinks");
+	fabric_record_member(&c, o, &r.fabric);
+	if (!c.error && r.fabric.stopped)
+		jcheck_fail(&c, "record: fabric: a reset never stops the fabric manager");
 	check_fields(&c, &r);
 	k = jcheck_finish(&c, ret_error);
 	if (k < 0) {

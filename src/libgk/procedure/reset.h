@@ -8,6 +8,7 @@
 #include "baseline/validate.h"
 #include "daemon/protocol.h"
 #include "procedure/engine.h"
+#include "procedure/fabric.h"
 #include "procedure/node-ops.h"
 
 #define GK_RESET_JOURNAL      "reset.journal"
@@ -26,6 +27,8 @@ struct gk_reset_opts {
 	bool nvml;		/* save and restore the GPUs' settings, read NVLinks (helper) */
 	bool kill;		/* stop the holders of those GPUs (else they refuse the reset) */
 	unsigned grace_ms;
+	unsigned fabric_timeout_ms;	    /* the reset GPUs' NVLink fabric wait; 0: the default */
+	const struct gk_fabric_ops *fabric; /* NULL: NVML (fabric_ops_nvml) */
 	const struct gk_node_ops *ops;
 	struct gk_engine_opts engine;
 };
