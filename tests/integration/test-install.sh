@@ -158,6 +158,21 @@ else
 	gk_result 0 "# SKIP systemd-analyze not installed"
 fi
 
+# gpukeepd's device policy: closed, the NVIDIA groups by name (nvidia-uvm's major is dynamic),
+# nvidia_uvm loaded before the unit starts (systemd resolves the names then), no NVSwitch files
+gk_check "the unit allows exactly char-nvidia-frontend and char-nvidia-uvm, by name" -- \
+	python3 - "$GK_SOURCE_DIR/init/gpukeepd.service" <<'EOF'
+import sys
+kv = [l.strip().split("=", 1) for l in open(sys.argv[1]) if "=" in l and not l.startswith("#")]
+allow = sorted(v for k, v in kv if k == "DeviceAllow")
+assert ("DevicePolicy", "closed") in [tuple(x) for x in kv], kv
+assert allow == ["char-nvidia-frontend rw", "char-nvidia-uvm rw"], allow
+wants = " ".join(v for k, v in kv if k == "Wants").split()
+after = " ".join(v for k, v in kv if k == "After").split()
+assert "modprobe@nvidia_uvm.service" in wants and "modprobe@nvidia_uvm.service" in after, kv
+assert [v for k, v in kv if k == "Conflicts"] == ["nvidia-persistenced.service"], kv
+EOF
+
 # The SysV script runs the real daemon (as root, on a fixture root).
 if [ "$(id -u)" -eq 0 ]; then
 	ROOT=$(gkd_root hgx-8gpu)
