@@ -159,7 +159,7 @@ else
 fi
 
 # gpukeepd's device policy: closed, the NVIDIA groups by name (nvidia-uvm's major is dynamic),
-# nvidia_uvm loaded before the unit starts (systemd resolves the names then), no NVSwitch files
+# after modules-load.d's modules (systemd resolves the names at start), no NVSwitch files
 gk_check "the unit allows exactly char-nvidia-frontend and char-nvidia-uvm, by name" -- \
 	python3 - "$GK_SOURCE_DIR/init/gpukeepd.service" <<'EOF'
 import sys
@@ -167,9 +167,8 @@ kv = [l.strip().split("=", 1) for l in open(sys.argv[1]) if "=" in l and not l.s
 allow = sorted(v for k, v in kv if k == "DeviceAllow")
 assert ("DevicePolicy", "closed") in [tuple(x) for x in kv], kv
 assert allow == ["char-nvidia-frontend rw", "char-nvidia-uvm rw"], allow
-wants = " ".join(v for k, v in kv if k == "Wants").split()
 after = " ".join(v for k, v in kv if k == "After").split()
-assert "modprobe@nvidia_uvm.service" in wants and "modprobe@nvidia_uvm.service" in after, kv
+assert "systemd-modules-load.service" in after, kv
 assert [v for k, v in kv if k == "Conflicts"] == ["nvidia-persistenced.service"], kv
 EOF
 
