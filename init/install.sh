@@ -1,7 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Installs gpukeepd's service file for the running init system (systemd, Upstart or SysV),
-# creating the daemon's system user and group if missing, then enables and starts it.
+# creating the daemon's system user and group if missing, then enables and starts it. The
+# watcher's service file (gpukeep watch, the remediation ladder) is installed beside it for the
+# same init system but not enabled: it runs as root and may reset GPUs, reload the driver and
+# reboot once switched to --act, so an operator turns it on (--enable-watch, or later).
 # Every step is printed; --dry-run prints only. A failed step undoes the completed ones in
 # reverse. DESTDIR installs into a staging tree: accounts go into $DESTDIR/etc when it has a
 # passwd file, and nothing is enabled or started. gpukeepd serves nvidia-persistenced's RPC
@@ -20,7 +23,11 @@ usage: install.sh [OPTIONS] [systemd|upstart|sysv]
       --user USER    the daemon's user (default gpukeep)
       --group GROUP  the daemon's group, whose members may change persistence (default: USER)
       --sbindir DIR  where gpukeepd is installed (default /usr/sbin)
+      --bindir DIR   where gpukeep is installed (default: SBINDIR's sibling bin, /usr/bin)
       --no-start     install and enable, but do not start
+      --no-watch     do not install gpukeep watch's service file
+      --enable-watch also enable and start gpukeep watch's service (observe mode unless
+                     /etc/default/gpukeep-watch sets GPUKEEP_WATCH_MODE=--act)
       --replace-nvidia-persistenced
                      stop NVIDIA's nvidia-persistenced, disable and mask it, and start
                      gpukeepd in its place (it serves the same RPC socket)
@@ -44,6 +51,9 @@ RESTORE_NVPD=0
 GK_USER=gpukeep
 GK_GROUP=
 SBINDIR=/usr/sbin
+BINDIR=
+WATCH=1
+ENABLE_WATCH=0
 INIT=
 DESTDIR=${DESTDIR:-}
 PROBE_ROOT=${PROBE_ROOT:-}
@@ -69,6 +79,8 @@ while [ $# -gt 0 ]; do
 	-u | --uninstall) UNINSTALL=1 ;;
 	--remove-user) REMOVE_USER=1 ;;
 	--no-start) START=0 ;;
+	--no-watch) WATCH=0 ;;
+	--enable-watch) ENABLE_WATCH=1 ;;
 	--replace-nvidia-persistenced) REPLACE_NVPD=1 ;;
 	--restore-nvidia-persistenced) RESTORE_NVPD=1 ;;
 	--user)
@@ -86,6 +98,11 @@ while [ $# -gt 0 ]; do
 		SBINDIR=$2
 		shift
 		;;
+	--bindir)
+		need_arg "$@"
+		BINDIR=$2
+		shift
+		;;
 	-h | --help)
 		usage
 		exit 0
@@ -96,6 +113,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 GK_GROUP=${GK_GROUP:-$GK_USER}
+BINDIR=${BINDIR:-${SBINDIR%/sbin}/bin}
 case "$GK_USER$GK_GROUP" in
 *[!a-z0-9_-]*) die_usage "user and group names are [a-z0-9_-]" ;;
 esac
@@ -104,6 +122,7 @@ esac
 	die_usage "--restore-nvidia-persistenced needs --uninstall"
 [ "$REPLACE_NVPD" -eq 0 ] || [ "$UNINSTALL" -eq 0 ] ||
 	die_usage "--replace-nvidia-persistenced is for installing"
+[ "$ENABLE_WATCH" -eq 0 ] || [ "$WATCH" -eq 1 ] || die_usage "--enable-watch needs the watch"
 
 # step DESCRIPTION UNDO-COMMAND COMMAND...: prints and runs COMMAND, remembers its undo.
 step()
@@ -160,24 +179,29 @@ if [ -z "$INIT" ]; then
 	echo "install.sh: detected init system: $INIT"
 fi
 
+# dest NAME: where NAME's service file goes for this init system.
+dest()
+{
+	case "$INIT" in
+	systemd) echo "/etc/systemd/system/$1.service" ;;
+	upstart) echo "/etc/init/$1.conf" ;;
+	sysv) echo "/etc/init.d/$1" ;;
+	esac
+}
+
 case "$INIT" in
-systemd)
-	SRC=gpukeepd.service
-	DEST=/etc/systemd/system/gpukeepd.service
-	MODE=0644
-	;;
-upstart)
-	SRC=gpukeepd.upstart
-	DEST=/etc/init/gpukeepd.conf
-	MODE=0644
-	;;
-sysv)
-	SRC=gpukeepd.sysv
-	DEST=/etc/init.d/gpukeepd
-	MODE=0755
-	;;
+systemd) SUFFIX=service MODE=0644 ;;
+upstart) SUFFIX=upstart MODE=0644 ;;
+sysv) SUFFIX=sysv MODE=0755 ;;
 esac
+SRC=gpukeepd.$SUFFIX
+DEST=$(dest gpukeepd)
 TARGET=$DESTDIR$DEST
+WSRC=gpukeep-watch.$SUFFIX
+WDEST=$(dest gpukeep-watch)
+WTARGET=$DESTDIR$WDEST
+# Upstart starts every job in /etc/init on its events: "manual" in its override is "not enabled".
+WOVERRIDE=$DESTDIR/etc/init/gpukeep-watch.override
 # Accounts and services are the live system's only without DESTDIR.
 LIVE=1
 [ -z "$DESTDIR" ] || LIVE=0
@@ -237,42 +261,90 @@ create_accounts()
 	fi
 }
 
+# render SRC TARGET: the template with the paths, user and group filled in, in place at once.
 render()
 {
-	mkdir -p "$(dirname "$TARGET")" &&
-		sed -e "s|@SBINDIR@|$SBINDIR|g" -e "s|@USER@|$GK_USER|g" -e "s|@GROUP@|$GK_GROUP|g" \
-			"$SRCDIR/$SRC" >"$TARGET.new" &&
-		chmod "$MODE" "$TARGET.new" && mv "$TARGET.new" "$TARGET"
+	mkdir -p "$(dirname "$2")" &&
+		sed -e "s|@SBINDIR@|$SBINDIR|g" -e "s|@BINDIR@|$BINDIR|g" -e "s|@USER@|$GK_USER|g" \
+			-e "s|@GROUP@|$GK_GROUP|g" "$SRCDIR/$1" >"$2.new" &&
+		chmod "$MODE" "$2.new" && mv "$2.new" "$2"
 }
 
+# install_file SRC TARGET: backs up what is there, then renders SRC into TARGET.
+install_file()
+{
+	if [ -e "$2" ]; then
+		step "back up $2 to $2.bak" "mv '$2.bak' '$2'" cp -p "$2" "$2.bak"
+	fi
+	step "install $1 as $2 (mode $MODE, user $GK_USER, group $GK_GROUP)" "rm -f '$2'" \
+		render "$1" "$2"
+}
+
+# enable_start NAME: enables service NAME (its file at $(dest NAME)) and starts it unless
+# --no-start.
 enable_start()
 {
 	[ "$LIVE" -eq 1 ] || return 0
 	case "$INIT" in
 	systemd)
 		step "systemctl daemon-reload" "" systemctl daemon-reload
-		step "enable gpukeepd.service" "systemctl disable gpukeepd.service" \
-			systemctl enable gpukeepd.service
+		step "enable $1.service" "systemctl disable $1.service" systemctl enable "$1.service"
 		[ "$START" -eq 0 ] ||
-			step "start gpukeepd.service" "systemctl stop gpukeepd.service" \
-				systemctl start gpukeepd.service
+			step "start $1.service" "systemctl stop $1.service" systemctl start "$1.service"
 		;;
 	upstart)
-		[ "$START" -eq 0 ] ||
-			step "start gpukeepd (upstart)" "initctl stop gpukeepd" initctl start gpukeepd
+		[ "$START" -eq 0 ] || step "start $1 (upstart)" "initctl stop $1" initctl start "$1"
 		;;
 	sysv)
 		if command -v update-rc.d >/dev/null 2>&1; then
-			step "enable gpukeepd (update-rc.d)" "update-rc.d -f gpukeepd remove" \
-				update-rc.d gpukeepd defaults
+			step "enable $1 (update-rc.d)" "update-rc.d -f $1 remove" update-rc.d "$1" defaults
 		else
-			step "enable gpukeepd (chkconfig)" "chkconfig --del gpukeepd" \
-				chkconfig --add gpukeepd
+			step "enable $1 (chkconfig)" "chkconfig --del $1" chkconfig --add "$1"
 		fi
-		[ "$START" -eq 0 ] ||
-			step "start gpukeepd" "$DEST stop" "$DEST" start
+		[ "$START" -eq 0 ] || step "start $1" "$(dest "$1") stop" "$(dest "$1")" start
 		;;
 	esac
+}
+
+# stop_disable NAME: stops service NAME and disables it; neither may fail the uninstall.
+stop_disable()
+{
+	[ "$LIVE" -eq 1 ] || return 0
+	case "$INIT" in
+	systemd)
+		step "stop and disable $1.service" "" sh -c "systemctl disable --now $1.service || true"
+		;;
+	upstart) step "stop $1 (upstart)" "" sh -c "initctl stop $1 || true" ;;
+	sysv)
+		step "stop $1" "" sh -c "'$(dest "$1")' stop || true"
+		step "disable $1" "" sh -c \
+			"update-rc.d -f $1 remove 2>/dev/null || chkconfig --del $1 || true"
+		;;
+	esac
+}
+
+# The watcher's service file, enabled only with --enable-watch.
+install_watch()
+{
+	[ "$WATCH" -eq 1 ] || return 0
+	if [ "$INIT" = upstart ] && [ "$ENABLE_WATCH" -eq 0 ]; then
+		step "keep gpukeep-watch from starting by itself ($WOVERRIDE: manual)" \
+			"rm -f '$WOVERRIDE'" sh -c "mkdir -p '$(dirname "$WOVERRIDE")' &&
+				echo manual >'$WOVERRIDE'"
+	elif [ "$INIT" = upstart ] && [ -e "$WOVERRIDE" ]; then
+		step "let gpukeep-watch start on its events (remove $WOVERRIDE)" \
+			"echo manual >'$WOVERRIDE'" rm -f "$WOVERRIDE"
+	fi
+	install_file "$WSRC" "$WTARGET"
+}
+
+remove_file()
+{
+	if [ -e "$1" ]; then
+		step "remove $1" "" rm -f "$1"
+	else
+		echo "install.sh: $1 is not installed"
+	fi
 }
 
 # --- nvidia-persistenced: found, running, replaced, restored -----------------------------------
@@ -388,40 +460,33 @@ do_install()
 			"(or pass --sbindir)" >&2
 		[ "$DRY_RUN" -eq 1 ] || exit 3
 	fi
+	if [ "$LIVE" -eq 1 ] && [ "$WATCH" -eq 1 ] && [ ! -x "$BINDIR/gpukeep" ]; then
+		echo "install.sh: $BINDIR/gpukeep is missing: install gpukeep first" \
+			"(or pass --bindir, or --no-watch)" >&2
+		[ "$DRY_RUN" -eq 1 ] || exit 3
+	fi
 	nvpd_precheck
 	create_accounts
 	[ "$REPLACE_NVPD" -eq 0 ] || nvpd_replace
-	if [ -e "$TARGET" ]; then
-		step "back up $TARGET to $TARGET.bak" "mv '$TARGET.bak' '$TARGET'" \
-			cp -p "$TARGET" "$TARGET.bak"
-	fi
-	step "install $SRC as $TARGET (mode $MODE, user $GK_USER, group $GK_GROUP)" \
-		"rm -f '$TARGET'" render
-	enable_start
+	install_file "$SRC" "$TARGET"
+	install_watch
+	enable_start gpukeepd
+	[ "$ENABLE_WATCH" -eq 0 ] || enable_start gpukeep-watch
+	[ "$WATCH" -eq 0 ] || [ "$ENABLE_WATCH" -eq 1 ] ||
+		echo "install.sh: gpukeep-watch is installed, not enabled: see --enable-watch"
 	echo "install.sh: done ($INIT)"
 }
 
 do_uninstall()
 {
-	if [ "$LIVE" -eq 1 ]; then
-		case "$INIT" in
-		systemd)
-			step "stop and disable gpukeepd.service" "" sh -c \
-				'systemctl disable --now gpukeepd.service || true'
-			;;
-		upstart) step "stop gpukeepd (upstart)" "" sh -c 'initctl stop gpukeepd || true' ;;
-		sysv)
-			step "stop gpukeepd" "" sh -c "'$DEST' stop || true"
-			step "disable gpukeepd" "" sh -c \
-				'update-rc.d -f gpukeepd remove 2>/dev/null || chkconfig --del gpukeepd || true'
-			;;
-		esac
+	# the watcher first: it asks gpukeepd for its GPUs
+	if [ "$WATCH" -eq 1 ]; then
+		[ ! -e "$WTARGET" ] || stop_disable gpukeep-watch
+		remove_file "$WTARGET"
+		[ ! -e "$WOVERRIDE" ] || [ "$INIT" != upstart ] || remove_file "$WOVERRIDE"
 	fi
-	if [ -e "$TARGET" ]; then
-		step "remove $TARGET" "" rm -f "$TARGET"
-	else
-		echo "install.sh: $TARGET is not installed"
-	fi
+	stop_disable gpukeepd
+	remove_file "$TARGET"
 	[ "$INIT" != systemd ] || [ "$LIVE" -eq 0 ] || step "systemctl daemon-reload" "" \
 		systemctl daemon-reload
 	if [ "$REMOVE_USER" -eq 1 ]; then

@@ -210,40 +210,53 @@ static void check_nvml(const struct health_options *o, struct health_result *ret
 	nvml_close(n);
 }
 
-static const char *get_str(struct json_object *o, const char *key)
+/* The first GPU the daemon should hold but cannot (stuck or retrying), or NULL when none; the
+ * number it holds in *ret_held. */
+static const struct gk_daemon_gpu *first_not_held(const struct gk_daemon_gpus *g,
+						  unsigned *ret_held)
 {
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
-}
-
-/* The first GPU the daemon should hold but does not, from a list reply; NULL when none. */
-static struct json_object *first_not_held(struct json_object *gpus, unsigned *ret_held)
-{
-	size_t n = gpus ? json_object_array_length(gpus) : 0;
-	struct json_object *bad = NULL;
+	const struct gk_daemon_gpu *bad = NULL;
 
 	*ret_held = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *g = json_object_array_get_idx(gpus, i), *p;
-		const char *state = get_str(g, "state");
+	for (size_t i = 0; i < g->n; i++) {
+		const struct gk_daemon_gpu *x = &g->gpus[i];
 
-		if (streq_ptr(state, "held"))
+		if (streq(x->state, "held"))
 			(*ret_held)++;
-		else if (!bad && (streq_ptr(state, "stuck") || streq_ptr(state, "retrying")) &&
-			 json_object_object_get_ex(g, "persistence", &p) &&
-			 json_object_get_boolean(p))
-			bad = g;
+		else if (!bad && x->persistence &&
+			 (streq(x->state, "stuck") || streq(x->state, "retrying")))
+			bad = x;
 	}
 	return bad;
+}
+
+/* The verdict on a list reply whose envelope said ok. */
+static void judge_gpus(struct json_object *reply, struct health_result *ret)
+{
+	struct gk_daemon_gpus g = {};
+	const struct gk_daemon_gpu *bad;
+	unsigned held;
+	int r;
+
+	r = client_decode_gpus(reply, &g);
+	if (r < 0)
+		return result(ret, HEALTH_UNKNOWN, "gpukeepd's list reply cannot be read: %s",
+			      strerror(-r));
+	bad = first_not_held(&g, &held);
+	if (g.released_all)
+		result(ret, HEALTH_PROBLEM, "gpukeepd released every GPU (release-all)");
+	else if (bad)
+		result(ret, HEALTH_PROBLEM, "gpukeepd: GPU %s %s", bad->pci, bad->state);
+	else
+		result(ret, HEALTH_OK, "gpukeepd holds %u GPU(s)", held);
+	daemon_gpus_done(&g);
 }
 
 static void check_daemon(const struct health_options *o, struct health_result *ret)
 {
 	_cleanup_close_ int fd = -EBADF;
-	struct json_object *req = NULL, *reply = NULL, *gpus = NULL, *bad, *all;
-	const char *code, *msg;
-	unsigned held = 0;
+	struct json_object *req = NULL, *reply = NULL;
+	const char *code = NULL, *msg = NULL;
 	int r;
 
 	r = client_connect(o->socket, (int)o->timeout_ms, &fd);
@@ -258,17 +271,14 @@ static void check_daemon(const struct health_options *o, struct health_result *r
 	if (r < 0)
 		return result(ret, HEALTH_PROBLEM, "gpukeepd did not answer in %u ms: %s",
 			      o->timeout_ms, strerror(-r));
-	if (proto_reply_check(reply, &code, &msg) != 0)
-		result(ret, HEALTH_UNKNOWN, "gpukeepd refused the list request: %s", msg);
-	else if (json_object_object_get_ex(reply, "released_all", &all) &&
-		 json_object_get_boolean(all))
-		result(ret, HEALTH_PROBLEM, "gpukeepd released every GPU (release-all)");
-	else if (json_object_object_get_ex(reply, "gpus", &gpus) &&
-		 (bad = first_not_held(gpus, &held)))
-		result(ret, HEALTH_PROBLEM, "gpukeepd: GPU %s %s", strna(get_str(bad, "pci")),
-		       get_str(bad, "state"));
+	r = proto_reply_check(reply, &code, &msg);
+	if (r > 0)
+		result(ret, HEALTH_UNKNOWN, "gpukeepd refused the list request: %s", strna(msg));
+	else if (r < 0)
+		result(ret, HEALTH_UNKNOWN, "gpukeepd's reply is not a version 1 reply: %s",
+		       strna(msg));
 	else
-		result(ret, HEALTH_OK, "gpukeepd holds %u GPU(s)", gpus ? held : 0);
+		judge_gpus(reply, ret);
 	json_object_put(reply);
 }
 

@@ -41,52 +41,36 @@ unsigned watch_probe_period(const struct watch_probe *p)
 /* gpukeepd's view: how many GPUs it holds, and which are stuck opening (a wedged GPU). */
 static void probe_daemon(struct watch_probe *p, struct gk_watcher *e)
 {
-	struct json_object *req = json_object_new_object(), *reply = NULL, *gpus, *st;
-	_cleanup_close_ int fd = -EBADF;
+	struct json_object *reply = NULL, *ev;
+	struct gk_daemon_gpus g = {};
 	unsigned held = 0, stuck = 0;
-	size_t n;
+	int r;
 
 	e->metrics.gpus_held = -1;
-	if (!req || !p->cfg->gpukeepd_socket ||
-	    client_connect(p->cfg->gpukeepd_socket, 1000, &fd) < 0) {
-		json_object_put(req);
+	if (!p->cfg->gpukeepd_socket)
 		return;
-	}
-	json_object_object_add(req, "version", json_object_new_int(1));
-	json_object_object_add(req, "request", json_object_new_string("list"));
-	if (client_call(fd, req, 1000, &reply) == 0 &&
-	    json_object_object_get_ex(reply, "gpus", &gpus) &&
-	    json_object_is_type(gpus, json_type_array)) {
-		n = json_object_array_length(gpus);
-		for (size_t i = 0; i < n; i++) {
-			const char *s;
-
-			if (!json_object_object_get_ex(json_object_array_get_idx(gpus, i), "state",
-						       &st))
-				continue;
-			s = json_object_get_string(st);
-			held += streq(s, "held");
-			stuck += streq(s, "stuck");
-		}
-		e->metrics.gpus_held = (int)held;
-		if (stuck && !p->reported_stuck) {
-			struct json_object *ev = watcher_event_new("gpu-stuck");
-
-			if (ev) {
-				json_object_object_add(ev, "gpus", json_object_new_int((int)stuck));
-				json_object_object_add(
-					ev, "why",
-					json_object_new_string("gpukeepd has GPUs stuck opening (a "
-							       "wedged GPU in the driver): see "
-							       "'gpukeep status'"));
-				e->ops->event(e->ud, ev);
-				json_object_put(ev);
-			}
-		}
-		p->reported_stuck = stuck > 0;
-	}
-	json_object_put(req);
+	r = client_request(p->cfg->gpukeepd_socket, GK_REQ_LIST, NULL, -1, 1000, &reply, NULL);
+	if (r >= 0)
+		r = client_decode_gpus(reply, &g);
 	json_object_put(reply);
+	if (r < 0)
+		return;
+	for (size_t i = 0; i < g.n; i++) {
+		held += streq(g.gpus[i].state, "held");
+		stuck += streq(g.gpus[i].state, "stuck");
+	}
+	daemon_gpus_done(&g);
+	e->metrics.gpus_held = (int)held;
+	if (stuck && !p->reported_stuck && (ev = watcher_event_new("gpu-stuck"))) {
+		json_object_object_add(ev, "gpus", json_object_new_int((int)stuck));
+		json_object_object_add(ev, "why",
+				       json_object_new_string("gpukeepd has GPUs stuck opening (a "
+							      "wedged GPU in the driver): see "
+							      "'gpukeep status'"));
+		e->ops->event(e->ud, ev);
+		json_object_put(ev);
+	}
+	p->reported_stuck = stuck > 0;
 }
 
 static const char *recovery_name(unsigned v)

@@ -14,6 +14,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "loop.h"
+#include "time-util.h"
 
 int server_socket_open(const char *path, uid_t uid, gid_t gid, int *ret_fd)
 {
@@ -134,7 +135,7 @@ static struct client *client_new(struct gkd *d, int fd, const struct ucred *cred
 	c->fd = fd;
 	c->cred = *cred;
 	c->may_change = may_change;
-	c->deadline = now_usec() + d->cfg->client_timeout_ms * 1000ULL;
+	c->deadline = now_us() + d->cfg->client_timeout_ms * 1000ULL;
 	c->next = d->clients.head;
 	if (c->next)
 		c->next->prev = c;
@@ -178,7 +179,7 @@ static void refuse_connection(struct gkd *d, int fd, const struct ucred *cred, c
 	d->clients.n--;
 	d->clients.draining++;
 	c->draining = true;
-	c->deadline = now_usec() + MIN(d->cfg->client_timeout_ms, GKD_DRAIN_MS) * 1000ULL;
+	c->deadline = now_us() + MIN(d->cfg->client_timeout_ms, GKD_DRAIN_MS) * 1000ULL;
 }
 
 /* Why @cred may not have one more connection, or NULL. Root and the daemon's group have slots
@@ -260,7 +261,7 @@ static int client_reply(struct gkd *d, struct client *c, char *line, size_t len)
 		return r;
 	if (r == 0) /* wait for room; read nothing more until this reply is out */
 		return client_watch(d, c, EPOLLOUT, EPOLL_CTL_MOD);
-	c->deadline = now_usec() + d->cfg->client_timeout_ms * 1000ULL;
+	c->deadline = now_us() + d->cfg->client_timeout_ms * 1000ULL;
 	return 0;
 }
 
@@ -345,7 +346,7 @@ void client_event(struct gkd *d, struct client *c, uint32_t events)
 	else if (c->out && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		r = client_flush(c);
 		if (r > 0 && !c->closing) {
-			c->deadline = now_usec() + d->cfg->client_timeout_ms * 1000ULL;
+			c->deadline = now_us() + d->cfg->client_timeout_ms * 1000ULL;
 			r = client_watch(d, c, EPOLLIN, EPOLL_CTL_MOD);
 			if (r >= 0) /* lines that arrived meanwhile */
 				r = client_process(d, c);

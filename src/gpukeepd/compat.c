@@ -19,6 +19,7 @@
 #include "nvpd/nvpd-client.h"
 #include "parse-util.h"
 #include "string-util.h"
+#include "time-util.h"
 
 #define NVPD_RUNTIME_DIR "/var/run/nvidia-persistenced"
 #define NVPD_PID_NAME	 "nvidia-persistenced.pid"
@@ -172,28 +173,20 @@ void compat_ready(void)
 	ready_fd = safe_close(ready_fd);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for the daemon's byte, or its end (EOF on the pipe), within READY_TIMEOUT_MS. */
 static int wait_ready(int fd)
 {
-	int64_t deadline = now_ms() + READY_TIMEOUT_MS;
+	uint64_t deadline = now_ms() + READY_TIMEOUT_MS;
 	char c;
 
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline - now_ms();
+		int left = deadline_left_ms(deadline);
 		int k;
 
-		if (left <= 0)
+		if (left == 0)
 			return -ETIMEDOUT;
-		k = poll(&p, 1, (int)left);
+		k = poll(&p, 1, left);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)

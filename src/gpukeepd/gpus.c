@@ -10,6 +10,7 @@
 #include "log.h"
 #include "node/inventory.h"
 #include "string-util.h"
+#include "time-util.h"
 
 static struct gpu *gpu_free(struct gpu *g)
 {
@@ -193,7 +194,7 @@ int gpus_enumerate(struct gpu_table *t, char ***ret_added, char ***ret_removed)
 
 void gpus_reconcile(struct gpu_table *t)
 {
-	uint64_t now = now_usec();
+	uint64_t now = now_us();
 	bool any = false;
 
 	for (size_t i = 0; i < t->n; i++) {

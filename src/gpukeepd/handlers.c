@@ -13,6 +13,7 @@
 #include "log.h"
 #include "loop.h"
 #include "string-util.h"
+#include "time-util.h"
 
 typedef struct json_object *(*handler_fn)(struct gkd *d, const struct gk_request *r);
 
@@ -173,7 +174,7 @@ static struct json_object *reply_status(struct gkd *d, const struct gk_request *
 	add(s, "pid", json_object_new_int(getpid()));
 	add(s, "uid", json_object_new_int((int)geteuid()));
 	add(s, "gid", json_object_new_int((int)getegid()));
-	add(s, "uptime_ms", json_object_new_int64((int64_t)(now_usec() - d->started) / 1000));
+	add(s, "uptime_ms", json_object_new_int64((int64_t)(now_us() - d->started) / 1000));
 	add(s, "socket", json_object_new_string(c->socket_path));
 	add(s, "root", json_object_new_string(c->root));
 	add(s, "group", str_or_null(c->group));

@@ -16,6 +16,7 @@
 #include "notify.h"
 #include "rpc.h"
 #include "string-util.h"
+#include "time-util.h"
 
 /* epoll tags for the fixed fds; clients are tagged with their struct's address. */
 static char tag_listen, tag_signal, tag_opener;
@@ -38,7 +39,7 @@ static int timeout_ms(const struct gkd *d)
 		next = rpc;
 	if (next == UINT64_MAX)
 		return -1;
-	now = now_usec();
+	now = now_us();
 	if (next <= now)
 		return 0;
 	/* Round up, so that the loop does not wake a little early and spin. */
@@ -104,7 +105,7 @@ static int dispatch(struct gkd *d, struct epoll_event *ev)
 	else if (ev->data.ptr == &tag_signal)
 		signal_event(d);
 	else if (ev->data.ptr == &tag_opener) {
-		r = opener_dispatch(now_usec());
+		r = opener_dispatch(now_us());
 		if (r < 0)
 			return log_error_errno(r, "cannot read finished opens: %m");
 		/* A hold whose open finished may want a different state by now. */
@@ -170,7 +171,7 @@ int loop_run(struct gkd *d)
 			r = dispatch(d, &events[i]);
 		if (r < 0)
 			break;
-		now = now_usec();
+		now = now_us();
 		gpus_tick(&d->gpus, now);
 		clients_tick(d, now);
 		rpc_tick(d, now);

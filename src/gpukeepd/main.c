@@ -24,6 +24,7 @@
 #include "root.h"
 #include "rpc.h"
 #include "string-util.h"
+#include "time-util.h"
 
 static struct gkd_config cfg = {
 	.root = "/",
@@ -388,7 +389,7 @@ static int run(const struct ids *ids)
 			.rpcfd = -EBADF,
 			.openerfd = -EBADF,
 			.notifyfd = -EBADF,
-			.started = now_usec()};
+			.started = now_us()};
 	_cleanup_close_ int rootfd = -EBADF, pidfd = -EBADF, statefd = -EBADF;
 	int r;
 

@@ -43,14 +43,6 @@ const char *hold_state_to_string(enum hold_state s)
 	return s < _HOLD_STATE_MAX ? state_names[s] : "?";
 }
 
-uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static bool acceptable(const struct stat *st)
 {
 	if (opener_strict)

@@ -30,9 +30,6 @@ struct hold {
 	struct open_job *job; /* the open in flight (OPENING, STUCK), else NULL */
 };
 
-/* Monotonic clock in microseconds. */
-uint64_t now_usec(void);
-
 /* Changes with every change to any hold: replies built from holds are cached against it. */
 uint64_t hold_generation(void);
 

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "loop.h"
 #include "nvpd/nvpd-rules.h"
+#include "time-util.h"
 
 static struct gpu *find(struct gkd *d, const struct nvpd_device *dev)
 {
@@ -47,7 +48,7 @@ void rpc_proc_get(struct gkd *d, const nvpd_get_mode_args *a, nvpd_get_mode_res 
  * without waiting out the backoff. */
 static void retry_now(struct hold *h)
 {
-	uint64_t now = now_usec();
+	uint64_t now = now_us();
 
 	if (h->state != HOLD_RETRYING || !h->want)
 		return;

@@ -25,6 +25,7 @@
 #include "rpc-procs.h"
 #include "rpc-xprt.h"
 #include "rpc.h"
+#include "time-util.h"
 
 struct rpc_conn {
 	struct rpc_conn *prev, *next;
@@ -140,7 +141,7 @@ static void conn_run(struct gkd *d, struct rpc_conn *c)
 	if (c->pending || !conn_busy(c))
 		c->deadline = UINT64_MAX;
 	else if (c->deadline == UINT64_MAX)
-		c->deadline = now_usec() + d->cfg->client_timeout_ms * 1000ULL;
+		c->deadline = now_us() + d->cfg->client_timeout_ms * 1000ULL;
 	/* Records left after a burst: a writable socket wakes the loop again at once. */
 	if (c->pending)
 		want = 0;

@@ -96,6 +96,19 @@ if gkd_start "$droot" --open-timeout 2; then
 else
 	gk_result 1 "gpukeepd starts on a fixture root"
 fi
+# a wedged GPU: open() of /dev/nvidia2 blocks (a FIFO with no writer), the daemon says stuck
+rm -f "$droot/dev/nvidia2"
+mkfifo -m 0666 "$droot/dev/nvidia2"
+if gkd_start "$droot" --open-timeout 0.5; then
+	gkc wait "$GKD_SOCK" 'gpus[2]["state"] == "stuck"' 10 >/dev/null
+	gk_expect_exit 1 "gpukeepd with a GPU stuck opening" -- \
+		health --check daemon --socket "$GKD_SOCK"
+	gk_check "... is a problem naming the GPU" -- \
+		grep -q "daemon .*problem .*gpukeepd: GPU 0000:3a:00.0 stuck" "$GK_TMP/last.out"
+	gkd_stop >/dev/null
+else
+	gk_result 1 "gpukeepd starts with a hanging open"
+fi
 
 # node-problem-detector: the shipped config, and each of its rules run as NPD would
 gk_check "the NPD config is a custom plugin monitor NPD accepts" -- python3 - "$CONFIG" <<'EOF'

@@ -3,9 +3,10 @@
 # init/install.sh into a DESTDIR for each init system: the right file in the right place with the
 # user, group and path filled in, the system user and group created in the staging tree's
 # account files, --dry-run changes nothing, a failed step is undone, --uninstall removes what
-# was installed, and detection picks the init system a (fake) root runs. The service files
-# themselves: shellcheck for the SysV script, systemd-analyze for the unit, and the SysV script
-# starting and stopping the real daemon.
+# was installed, and detection picks the init system a (fake) root runs. gpukeep watch's service
+# file goes beside gpukeepd's, not enabled unless --enable-watch. The service files themselves:
+# the SysV scripts pass shellcheck, the units systemd-analyze, and the SysV scripts start and
+# stop the real daemon and the real watcher.
 
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -32,7 +33,7 @@ have_useradd()
 
 check_init()
 {
-	local init=$1 path=$2 mode=$3 d
+	local init=$1 path=$2 mode=$3 wpath=$4 d
 	d=$(stage "$init")
 	gk_expect_exit 0 "$init: install into DESTDIR" -- env DESTDIR="$d" "$INSTALL" \
 		--sbindir /opt/gk/sbin --user gkd-test --group gkd-grp "$init"
@@ -41,6 +42,17 @@ check_init()
 	gk_check "$init: sbindir, user and group filled in" -- bash -c "grep -q /opt/gk/sbin/gpukeepd \
 		'$d$path' && grep -q gkd-test '$d$path' && grep -q gkd-grp '$d$path'"
 	gk_check "$init: no placeholder left" -- bash -c "! grep -q '@[A-Z]*@' '$d$path'"
+	gk_check "$init: ... said to be not enabled" -- \
+		grep -q 'gpukeep-watch is installed, not enabled' "$GK_TMP/last.out"
+	gk_check "$init: the watcher's $wpath installed beside it, mode $mode" -- \
+		test "$(stat -c %a "$d$wpath")" = "$mode"
+	gk_check "$init: ... running gpukeep from SBINDIR's sibling bin" -- \
+		grep -q '/opt/gk/bin/gpukeep' "$d$wpath"
+	gk_check "$init: ... no placeholder left" -- bash -c "! grep -q '@[A-Z]*@' '$d$wpath'"
+	if [ "$init" = upstart ]; then
+		gk_check "upstart: ... kept from starting on its events (override: manual)" -- \
+			test "$(cat "$d/etc/init/gpukeep-watch.override")" = manual
+	fi
 	if have_useradd; then
 		gk_check "$init: system group created in DESTDIR" -- grep -q '^gkd-grp:' "$d/etc/group"
 		gk_check "$init: system user created in DESTDIR, no login" -- grep -qE \
@@ -57,21 +69,39 @@ check_init()
 	gk_expect_exit 0 "$init: uninstall" -- env DESTDIR="$d" "$INSTALL" --uninstall \
 		--remove-user --user gkd-test --group gkd-grp "$init"
 	gk_check "$init: file removed" -- test ! -e "$d$path"
+	gk_check "$init: the watcher's file removed too" -- test ! -e "$d$wpath"
+	[ "$init" != upstart ] || gk_check "upstart: ... and its override" -- \
+		test ! -e "$d/etc/init/gpukeep-watch.override"
 	if have_useradd; then
 		gk_check "$init: user and group removed" -- bash -c \
 			"! grep -q '^gkd-test:' '$d/etc/passwd' && ! grep -q '^gkd-grp:' '$d/etc/group'"
 	fi
 }
 
-check_init systemd /etc/systemd/system/gpukeepd.service 644
-check_init sysv /etc/init.d/gpukeepd 755
-check_init upstart /etc/init/gpukeepd.conf 644
+check_init systemd /etc/systemd/system/gpukeepd.service 644 /etc/systemd/system/gpukeep-watch.service
+check_init sysv /etc/init.d/gpukeepd 755 /etc/init.d/gpukeep-watch
+check_init upstart /etc/init/gpukeepd.conf 644 /etc/init/gpukeep-watch.conf
+
+# the watcher: --no-watch, --bindir, --enable-watch
+D=$(stage nowatch)
+gk_expect_exit 0 "--no-watch" -- env DESTDIR="$D" "$INSTALL" --no-watch systemd
+gk_check "... installs gpukeepd's unit only" -- bash -c \
+	"test -f '$D/etc/systemd/system/gpukeepd.service' && test ! -e '$D/etc/systemd/system/gpukeep-watch.service'"
+D=$(stage bindir)
+gk_expect_exit 0 "--bindir --enable-watch (upstart)" -- env DESTDIR="$D" "$INSTALL" \
+	--bindir /opt/x/bin --enable-watch upstart
+gk_check "... the watcher runs gpukeep from --bindir" -- \
+	grep -q 'exec /opt/x/bin/gpukeep watch' "$D/etc/init/gpukeep-watch.conf"
+gk_check "... and is left to start on its events (no override)" -- \
+	test ! -e "$D/etc/init/gpukeep-watch.override"
+gk_expect_exit 2 "--enable-watch with --no-watch" -- "$INSTALL" --no-watch --enable-watch --dry-run systemd
 
 # --dry-run changes nothing
 D=$(stage dry)
 cp -a "$D" "$GK_TMP/dry.before"
 gk_expect_exit 0 "--dry-run" -- env DESTDIR="$D" "$INSTALL" --dry-run systemd
 gk_check "--dry-run prints the plan" -- grep -q 'install gpukeepd.service as' "$GK_TMP/last.out"
+gk_check "... the watcher's unit in it" -- grep -q 'install gpukeep-watch.service as' "$GK_TMP/last.out"
 gk_check "--dry-run changes nothing" -- diff -r "$GK_TMP/dry.before" "$D"
 
 # a failed step undoes the completed ones
@@ -111,19 +141,36 @@ gk_expect_exit 3 "no init system: refuses" -- env PROBE_ROOT="$P/none" DESTDIR="
 
 # the service files themselves
 if command -v shellcheck >/dev/null; then
-	gk_check "shellcheck: install.sh and the SysV script" -- shellcheck \
-		"$INSTALL" "$GK_SOURCE_DIR/init/gpukeepd.sysv"
+	gk_check "shellcheck: install.sh and the SysV scripts" -- shellcheck \
+		"$INSTALL" "$GK_SOURCE_DIR/init/gpukeepd.sysv" "$GK_SOURCE_DIR/init/gpukeep-watch.sysv"
 else
 	gk_result 0 "# SKIP shellcheck not installed"
 fi
 if command -v systemd-analyze >/dev/null; then
 	D=$GK_TMP/unit
-	env DESTDIR="$D" "$INSTALL" --sbindir "$SBIN" systemd >/dev/null
+	env DESTDIR="$D" "$INSTALL" --sbindir "$SBIN" --bindir "$(dirname "$GPUKEEP")" systemd \
+		>/dev/null
 	gk_check "systemd-analyze verify accepts the unit" -- systemd-analyze verify --man=no \
 		"$D/etc/systemd/system/gpukeepd.service"
+	gk_check "systemd-analyze verify accepts the watcher's unit" -- systemd-analyze verify \
+		--man=no "$D/etc/systemd/system/gpukeep-watch.service"
 else
 	gk_result 0 "# SKIP systemd-analyze not installed"
 fi
+
+# gpukeepd's device policy: closed, the NVIDIA groups by name (nvidia-uvm's major is dynamic),
+# after modules-load.d's modules (systemd resolves the names at start), no NVSwitch files
+gk_check "the unit allows exactly char-nvidia-frontend and char-nvidia-uvm, by name" -- \
+	python3 - "$GK_SOURCE_DIR/init/gpukeepd.service" <<'EOF'
+import sys
+kv = [l.strip().split("=", 1) for l in open(sys.argv[1]) if "=" in l and not l.startswith("#")]
+allow = sorted(v for k, v in kv if k == "DeviceAllow")
+assert ("DevicePolicy", "closed") in [tuple(x) for x in kv], kv
+assert allow == ["char-nvidia-frontend rw", "char-nvidia-uvm rw"], allow
+after = " ".join(v for k, v in kv if k == "After").split()
+assert "systemd-modules-load.service" in after, kv
+assert [v for k, v in kv if k == "Conflicts"] == ["nvidia-persistenced.service"], kv
+EOF
 
 # The SysV script runs the real daemon (as root, on a fixture root).
 if [ "$(id -u)" -eq 0 ]; then
@@ -145,8 +192,30 @@ if [ "$(id -u)" -eq 0 ]; then
 	gk_check "sysv: the daemon is gone" -- bash -c "! kill -0 $GKD_PID 2>/dev/null"
 	gk_check "sysv: runtime directory removed" -- test ! -e "$GKD_RUNTIME"
 	gk_expect_exit 3 "sysv: status (stopped)" -- "$SCRIPT" status
+
+	# the watcher's script, on a fixture kernel log, its settings from GKW_DEFAULTS
+	env DESTDIR="$D" "$INSTALL" --sbindir "$SBIN" --bindir "$(dirname "$GPUKEEP")" sysv \
+		>/dev/null
+	W=$D/etc/init.d/gpukeep-watch
+	: >"$GK_TMP/watch.kmsg"
+	echo '{}' >"$GK_TMP/watch.json"
+	cat >"$GK_TMP/watch.defaults" <<EOF
+GPUKEEP_WATCH_OPTS="--kmsg $GK_TMP/watch.kmsg --state-dir $GK_TMP/watch-state --catalog $GK_SOURCE_DIR/data/xid-catalog.json --config $GK_TMP/watch.json"
+EOF
+	export GKW_PIDFILE=$GK_TMP/gpukeep-watch.pid GKW_DEFAULTS=$GK_TMP/watch.defaults
+	gk_expect_exit 0 "sysv watch: start" -- "$W" start
+	gk_expect_exit 0 "sysv watch: status (running)" -- "$W" status
+	WPID=$(cat "$GKW_PIDFILE")
+	gk_check "sysv watch: the watcher runs, observing (the default mode)" -- bash -c \
+		"tr '\\0' ' ' </proc/$WPID/cmdline | grep -q '^$GPUKEEP watch --observe --kmsg '"
+	gk_expect_exit 0 "sysv watch: start again is a no-op" -- "$W" start
+	gk_check "... saying it already runs" -- grep -q 'already running' "$GK_TMP/last.out"
+	gk_expect_exit 0 "sysv watch: stop" -- "$W" stop
+	gk_check "sysv watch: the watcher is gone" -- bash -c "! kill -0 $WPID 2>/dev/null"
+	gk_expect_exit 3 "sysv watch: status (stopped)" -- "$W" status
+	unset GKW_PIDFILE GKW_DEFAULTS
 else
-	gk_result 0 "# SKIP running the SysV script needs root"
+	gk_result 0 "# SKIP running the SysV scripts needs root"
 fi
 
 gk_done

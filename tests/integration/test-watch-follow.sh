@@ -137,6 +137,30 @@ gk_check "... and the decision says why" -- \
 kill -TERM "$w"
 wait "$w"
 
+# gpukeepd with a GPU stuck opening (a FIFO in place of /dev/nvidia2): reported once, not acted on
+stuck_root=$(gkd_root hgx-8gpu)
+rm -f "$stuck_root/dev/nvidia2"
+mkfifo -m 0666 "$stuck_root/dev/nvidia2"
+if gkd_start "$stuck_root" --open-timeout 0.5; then
+	: >"$C/fake/calls"
+	: >"$C/state/events.log"
+	watch --observe &
+	w=$!
+	gk_check "a GPU stuck in gpukeepd: a gpu-stuck event" -- \
+		wait_for 10 grep -q '"type":"gpu-stuck"' "$C/state/events.log"
+	gk_check "... and the 7 others held" -- \
+		wait_for 5 grep -q '^gpukeep_gpus_held 7$' "$C/prom/gpukeep-watch.prom"
+	sleep 2.5
+	gk_check "... once, not on every probe" -- \
+		test "$(grep -c '"type":"gpu-stuck"' "$C/state/events.log")" = 1
+	gk_check "... and nothing run" -- test ! -s "$C/fake/calls"
+	kill -TERM "$w"
+	wait "$w"
+	gkd_stop >/dev/null
+else
+	gk_result 1 "gpukeepd starts with a hanging open"
+fi
+
 if grep -qa __asan_init "$GPUKEEP"; then
 	echo "# valgrind cannot run a sanitizer build; the sanitizers check this one"
 elif command -v valgrind >/dev/null; then

@@ -89,6 +89,21 @@ static void test_read(void **state)
 	assert_null(d.driver);
 	pcidev_done(&d);
 
+	/* a width of 255 (link down or unreadable) or one that is no number is unknown, not an
+	 * error: the function is still read */
+	put(dfd, "current_link_width", "255\n");
+	put(dfd, "max_link_width", "x16\n");
+	assert_int_equal(pcidev_read(rootfd, "0000:3b:00.0", &d, &attr), 0);
+	assert_int_equal(d.link.cur_width, -1);
+	assert_int_equal(d.link.max_width, -1);
+	pcidev_done(&d);
+	assert_int_equal(unlinkat(dfd, "current_link_width", 0), 0);
+	put(dfd, "max_link_width", "0\n");
+	assert_int_equal(pcidev_read(rootfd, "0000:3b:00.0", &d, &attr), 0);
+	assert_int_equal(d.link.cur_width, -1); /* absent: conventional PCI */
+	assert_int_equal(d.link.max_width, -1);
+	pcidev_done(&d);
+
 	put(dfd, "vendor", "nvidia\n");
 	assert_int_equal(pcidev_read(rootfd, "0000:3b:00.0", &d, &attr), -EBADMSG);
 	assert_string_equal(attr, "vendor");

@@ -74,16 +74,23 @@ static void read_speed(int dfd, const char *attr, char **ret_str, double *ret_gt
 		*ret_gts = v;
 }
 
-static int read_width(int dfd, const char *attr)
+/* A link width in lanes (1..32): -ENOLINK for 0 or 255 (the link is down or unreadable),
+ * -EBADMSG for text that is not a number, or read_attr_at()'s -errno. */
+static int read_width(int dfd, const char *attr, int *ret_width)
 {
 	char buf[32];
 	unsigned v;
+	int r;
 
-	/* a width of 0 or 255 means the link is down or unreadable */
-	if (read_attr_at(dfd, attr, buf, sizeof(buf)) < 0 || safe_atou_base(buf, 10, &v) < 0 ||
-	    v == 0 || v > 32)
-		return -1;
-	return (int)v;
+	r = read_attr_at(dfd, attr, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	if (safe_atou_base(buf, 10, &v) < 0)
+		return -EBADMSG;
+	if (v == 0 || v > 32)
+		return -ENOLINK;
+	*ret_width = (int)v;
+	return 0;
 }
 
 static void read_optional(int dfd, struct gk_pcidev *d)
@@ -103,8 +110,10 @@ static void read_optional(int dfd, struct gk_pcidev *d)
 		d->driver = NULL;
 	read_speed(dfd, "current_link_speed", &d->link.cur_speed, &d->link.cur_gts);
 	read_speed(dfd, "max_link_speed", &d->link.max_speed, &d->link.max_gts);
-	d->link.cur_width = read_width(dfd, "current_link_width");
-	d->link.max_width = read_width(dfd, "max_link_width");
+	/* optional: a width that cannot be read stays -1, unknown */
+	d->link.cur_width = d->link.max_width = -1;
+	(void)read_width(dfd, "current_link_width", &d->link.cur_width);
+	(void)read_width(dfd, "max_link_width", &d->link.max_width);
 }
 
 int pcidev_read(int rootfd, const char *name, struct gk_pcidev *ret, const char **ret_attr)

@@ -10,6 +10,7 @@
 
 #include "node/proc-util.h"
 
+/* The value of a hex digit, or -EINVAL for any other character. */
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -18,7 +19,7 @@ static int hexval(char c)
 		return c - 'a' + 10;
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
-	return -1;
+	return -EINVAL;
 }
 
 /* Parses digits in @base from *@p up to @end; at least one, no overflow. Advances *@p. */

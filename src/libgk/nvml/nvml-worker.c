@@ -12,6 +12,7 @@
 
 #include "macro.h"
 #include "nvml/nvml-worker.h"
+#include "time-util.h"
 
 struct nvml_worker {
 	pthread_mutex_t lock;
@@ -105,24 +106,11 @@ int nvml_worker_new(void *const *syms, struct nvml_worker **ret)
 	return 0;
 }
 
-static struct timespec deadline_after(unsigned ms)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
 int nvml_worker_call(struct nvml_worker *w, nvml_worker_fn fn, void *args, size_t size,
 		     unsigned timeout_ms, int *ret_status)
 {
-	struct timespec deadline = deadline_after(timeout_ms);
+	/* the condition variable waits on CLOCK_MONOTONIC, the clock of now_ms() */
+	struct timespec deadline = timespec_from_ms(now_ms() + timeout_ms);
 	int r = 0;
 
 	if (size > sizeof(w->args))

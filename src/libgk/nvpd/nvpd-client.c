@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "nvpd/nvpd-client.h"
 #include "nvpd/nvpd-xdr.h"
+#include "time-util.h"
 
 struct nvpd_conn {
 	CLIENT *clnt;
@@ -68,28 +69,18 @@ int nvpd_status_errno(int status)
 	}
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A local connect fails with EAGAIN while the listener's backlog is full: retry until the
  * deadline, 10 ms apart. */
-static int connect_until(int fd, const struct sockaddr_un *sa, int64_t deadline)
+static int connect_until(int fd, const struct sockaddr_un *sa, uint64_t deadline)
 {
 	for (;;) {
-		struct timespec pause = {.tv_nsec = 10 * 1000 * 1000};
-
 		if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) >= 0)
 			return 0;
 		if (errno != EAGAIN && errno != EINTR)
 			return -errno;
-		if (now_ms() >= deadline)
+		if (deadline_left_ms(deadline) == 0)
 			return -ETIMEDOUT;
-		nanosleep(&pause, NULL);
+		sleep_until_ms(deadline, 10);
 	}
 }
 
@@ -109,7 +100,7 @@ int nvpd_open(const char *path, unsigned version, int timeout_ms, struct nvpd_co
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	r = connect_until(fd, &sa, now_ms() + timeout_ms);
+	r = connect_until(fd, &sa, now_ms() + (uint64_t)timeout_ms);
 	if (r < 0)
 		return r;
 	/* libtirpc's stream client waits in poll() with its own timeout and writes whole records:
