@@ -28,7 +28,9 @@ static void reload_help(void)
 	       "                      [--unload-timeout SECONDS] [--fabric-timeout SECONDS] "
 	       "[--diag]\n"
 	       "                      [--json] [--state-dir DIR]\n"
-	       "                      [--socket PATH] [--systemctl CMD] [--root DIR]\n\n"
+	       "                      [--socket PATH] [--systemctl CMD] [--root DIR]\n"
+	       "                      [--drain [--drain-timeout S] [--requeue] [--reason TEXT]\n"
+	       "                       [--scheduler KIND] [--node NAME]]\n\n"
 	       "Reloads the NVIDIA driver without a reboot, in numbered, timed steps:\n");
 	procedure_cli_print_steps(&reload_procedure);
 	printf("A reload killed at any step is finished by the next 'gpukeep reload', which\n"
@@ -51,19 +53,26 @@ static void reload_help(void)
 	       "                         with --dry-run: a reload acts on this machine's kernel\n"
 	       "  --nvml PATH            NVML library for settings and NVLinks (default\n"
 	       "                         $GPUKEEP_NVML, then libnvidia-ml.so.1; 'none': no "
-	       "NVML)\n\n"
-	       "Every command (systemctl, container runtimes, dcgmi, the NVML helper) and every\n"
+	       "NVML)\n");
+	procedure_sched_help(true);
+	printf("\nEvery command (systemctl, container runtimes, dcgmi, the NVML helper) and every\n"
 	       "call to gpukeepd has a deadline; one passed is named in the report.\n"
 	       "exit codes: 0 reloaded and valid; 1 failed and rolled back (the driver as it "
 	       "was);\n"
 	       "2 usage; 3 refused, nothing changed; 4 failed and not rolled back: the report\n"
-	       "names the next rung (GPU reset, or drain and reboot)\n");
+	       "names the next rung (GPU reset, or drain and reboot). With --drain, 3 also when\n"
+	       "the scheduler refuses (a reboot pending, the node down, slurmctld unreachable,\n"
+	       "jobs left at the deadline): the reload is then not run.\n");
 }
 
 struct reload_args {
 	struct gk_reload_opts o;
 	const char *state_dir;
 	bool json;
+	struct procedure_sched sched;
+	struct gk_reload_result res;
+	int run_r;     /* reload_run()'s return */
+	bool reloaded; /* reload_run() ran and filled res */
 };
 
 static int parse_seconds(const char *s, unsigned *ret_ms)
@@ -92,9 +101,10 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 		{"systemctl", required_argument, NULL, 'C'},
 		{"root", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
+		PROCEDURE_DRAIN_OPTIONS,
 		{},
 	};
-	int c;
+	int c, r;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "hknb:g:u:F:djs:S:C:r:", opts, NULL)) >= 0) {
@@ -149,15 +159,18 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 			reload_help();
 			return GK_EXIT_OK;
 		default:
-			return usage_error("reload", "invalid option");
+			r = procedure_sched_option(&a->sched, "reload", c, optarg);
+			if (r >= 0)
+				return r;
 		}
 	}
 	if (optind < argc)
 		return usage_error("reload", "unexpected argument '%s'", argv[optind]);
-	return -1;
+	return procedure_sched_check(&a->sched, "reload", true);
 }
 
-static struct json_object *report_json(const struct gk_reload_result *r)
+static struct json_object *report_json(const struct gk_reload_result *r,
+				       const struct procedure_sched *sched)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -173,6 +186,7 @@ static struct json_object *report_json(const struct gk_reload_result *r)
 			       json_object_new_string(rung_to_string(r->next_rung)));
 	json_object_object_add(o, "steps", journal_steps_to_json(&r->run.journal));
 	json_object_object_add(o, "differences", differences_to_json(&r->differences));
+	json_object_object_add(o, "scheduler", procedure_sched_json(sched));
 	json_object_object_add(
 		o, "diag",
 		r->diag == -1	? json_object_new_string("not run")
@@ -181,43 +195,63 @@ static struct json_object *report_json(const struct gk_reload_result *r)
 	return o;
 }
 
-static int run(struct reload_args *a)
+/* The reload itself: inside the scheduler with --drain (procedure_sched_run()). */
+static int reload_proc(void *userdata, struct gk_around_outcome *ret)
 {
-	struct gk_reload_result res;
+	struct reload_args *a = userdata;
 	struct gk_node_ops_real real;
 	struct gk_modops *mods = NULL;
 	int r;
 
+	*ret = (struct gk_around_outcome){.exit = GK_EXIT_PRECONDITION};
 	/* a dry run plans from /proc/modules alone: it needs no module indexes */
 	r = a->o.engine.dry_run ? 0 : modops_kmod_new(&mods);
 	if (r < 0) {
-		log_error_errno(r, "cannot read the kernel's module indexes (libkmod, "
-				   "/lib/modules/$(uname -r)): %m");
-		return GK_EXIT_PRECONDITION;
+		snprintf(ret->error, sizeof(ret->error),
+			 "cannot read the kernel's module indexes (libkmod, /lib/modules/$(uname "
+			 "-r)): %s",
+			 strerror(-r));
+		log_error("%s", ret->error);
+		return 0;
 	}
 	node_ops_real_init(&real, mods, PROCEDURE_HELPER, a->o.nvml, a->state_dir, a->json);
 	a->o.ops = &real.ops;
-	r = reload_run(&a->o, &res);
+	a->run_r = reload_run(&a->o, &a->res);
 	modops_kmod_free(mods);
-	if (r < 0) {
-		log_error_errno(r, "reload: %m");
-		return GK_EXIT_NEEDS_PERSON;
+	if (a->run_r < 0) {
+		snprintf(ret->error, sizeof(ret->error), "reload: %s", strerror(-a->run_r));
+		return a->run_r;
 	}
+	a->reloaded = true;
+	ret->exit = a->res.run.exit;
+	snprintf(ret->error, sizeof(ret->error), "%s", a->res.run.error ? a->res.run.error : "");
+	snprintf(ret->next_rung, sizeof(ret->next_rung), "%s", rung_to_string(a->res.next_rung));
+	return 0;
+}
+
+static int run(struct reload_args *a, struct procedure_cli *cli)
+{
+	int r;
+
+	r = procedure_sched_run(&a->sched, cli, "reload", a->o.engine.dry_run, reload_proc, a);
+	if (a->run_r < 0)
+		log_error_errno(a->run_r, "reload: %m");
+	if (!a->reloaded)
+		return r; /* refused by the scheduler, or said above */
 	if (a->json) {
-		struct json_object *o = report_json(&res);
+		struct json_object *o = report_json(&a->res, &a->sched);
 
 		if (!o || output_json(o) < 0)
 			log_error("cannot write the report");
 		json_object_put(o);
-	} else if (res.run.exit != GK_EXIT_OK)
+	} else if (a->res.run.exit != GK_EXIT_OK)
 		printf("reload %s: %s\n",
-		       res.run.exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
-		       res.run.error ? res.run.error : "unknown error");
+		       a->res.run.exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
+		       a->res.run.error ? a->res.run.error : "unknown error");
 	else if (!a->o.engine.dry_run)
 		printf("reload: done%s\n",
-		       res.run.resumed ? " (finished an interrupted reload)" : "");
-	r = res.run.exit;
-	reload_result_done(&res);
+		       a->res.run.resumed ? " (finished an interrupted reload)" : "");
+	reload_result_done(&a->res);
 	return r;
 }
 
@@ -234,6 +268,7 @@ int verb_reload(int argc, char **argv)
 	};
 	int r;
 
+	procedure_sched_init(&a.sched);
 	/* NVML is read by the helper this verb runs: --nvml reaches it through the environment */
 	r = nvml_cli_take_option_env("reload", &argc, argv);
 	if (r >= 0)
@@ -253,7 +288,7 @@ int verb_reload(int argc, char **argv)
 	if (r < 0)
 		return -r;
 	a.o.engine.state_dirfd = r;
-	r = run(&a);
+	r = run(&a, &cli);
 	close(a.o.engine.state_dirfd);
 	return r;
 }

@@ -25,7 +25,9 @@ static void reset_help(void)
 {
 	printf("usage: gpukeep reset [-i GPU]... [--kill] [--dry-run] [--json] [--baseline FILE]\n"
 	       "                     [--grace SECONDS] [--state-dir DIR] [--socket PATH]\n"
-	       "                     [--systemctl CMD] [--nvidia-smi CMD] [--root DIR]\n\n"
+	       "                     [--systemctl CMD] [--nvidia-smi CMD] [--root DIR]\n"
+	       "                     [--drain [--drain-timeout S] [--requeue] [--reason TEXT]\n"
+	       "                      [--scheduler KIND] [--node NAME]]\n\n"
 	       "Resets GPUs one by one without touching the others (rung 1 of the remediation\n"
 	       "ladder; rung 2 is 'gpukeep reload'), in numbered, timed steps:\n");
 	procedure_cli_print_steps(&reset_procedure);
@@ -48,11 +50,14 @@ static void reset_help(void)
 	       "  --root DIR         read /sys, /proc and /dev under DIR (default /); only with\n"
 	       "                     --dry-run: a reset acts on this machine's devices\n"
 	       "  --nvml PATH        NVML library for settings and NVLinks (default\n"
-	       "                     $GPUKEEP_NVML, then libnvidia-ml.so.1; 'none': no NVML)\n\n"
-	       "Every command and every call to gpukeepd has a deadline; one passed is named.\n"
+	       "                     $GPUKEEP_NVML, then libnvidia-ml.so.1; 'none': no NVML)\n");
+	procedure_sched_help(true);
+	printf("\nEvery command and every call to gpukeepd has a deadline; one passed is named.\n"
 	       "exit codes: 0 reset and valid; 1 failed before the reset, rolled back; 2 usage;\n"
 	       "3 refused, nothing changed (a D-state holder: next rung reboot); 4 a GPU did not\n"
-	       "come back: next_rung \"reload\"\n");
+	       "come back: next_rung \"reload\". With --drain, 3 also when the scheduler refuses\n"
+	       "(a reboot pending, the node down, slurmctld unreachable, jobs left at the\n"
+	       "deadline): the reset is then not run.\n");
 }
 
 struct reset_args {
@@ -61,6 +66,10 @@ struct reset_args {
 	const char *texts[MAX_GPUS + 1];
 	const char *state_dir;
 	bool json;
+	struct procedure_sched sched;
+	struct gk_reset_result res;
+	int run_r;	/* reset_run()'s return */
+	bool did_reset; /* reset_run() ran and filled res */
 };
 
 static int parse_gpu(struct reset_args *a, const char *s)
@@ -90,6 +99,7 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 		{"nvidia-smi", required_argument, NULL, 'N'},
 		{"root", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
+		PROCEDURE_DRAIN_OPTIONS,
 		{},
 	};
 	unsigned v;
@@ -140,12 +150,14 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 			reset_help();
 			return GK_EXIT_OK;
 		default:
-			return usage_error("reset", "invalid option");
+			r = procedure_sched_option(&a->sched, "reset", c, optarg);
+			if (r >= 0)
+				return r;
 		}
 	}
 	if (optind < argc)
 		return usage_error("reset", "unexpected argument '%s'", argv[optind]);
-	return -1;
+	return procedure_sched_check(&a->sched, "reset", true);
 }
 
 static struct json_object *gpus_json(const struct gk_reset_result *r)
@@ -169,7 +181,8 @@ static struct json_object *gpus_json(const struct gk_reset_result *r)
 	return a;
 }
 
-static struct json_object *report_json(const struct gk_reset_result *r)
+static struct json_object *report_json(const struct gk_reset_result *r,
+				       const struct procedure_sched *sched)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -186,37 +199,55 @@ static struct json_object *report_json(const struct gk_reset_result *r)
 	json_object_object_add(o, "gpus", gpus_json(r));
 	json_object_object_add(o, "steps", journal_steps_to_json(&r->run.journal));
 	json_object_object_add(o, "differences", differences_to_json(&r->differences));
+	json_object_object_add(o, "scheduler", procedure_sched_json(sched));
 	return o;
 }
 
-static int run(struct reset_args *a)
+/* The reset itself: inside the scheduler with --drain (procedure_sched_run()). */
+static int reset_proc(void *userdata, struct gk_around_outcome *ret)
 {
-	struct gk_reset_result res;
+	struct reset_args *a = userdata;
 	struct gk_node_ops_real real;
-	int r;
 
+	*ret = (struct gk_around_outcome){};
 	node_ops_real_init(&real, NULL, PROCEDURE_HELPER, a->o.nvml, a->state_dir, a->json);
 	a->o.ops = &real.ops;
-	r = reset_run(&a->o, &res);
-	if (r < 0) {
-		log_error_errno(r, "reset: %m");
-		return GK_EXIT_NEEDS_PERSON;
+	a->run_r = reset_run(&a->o, &a->res);
+	if (a->run_r < 0) {
+		snprintf(ret->error, sizeof(ret->error), "reset: %s", strerror(-a->run_r));
+		return a->run_r;
 	}
+	a->did_reset = true;
+	ret->exit = a->res.run.exit;
+	snprintf(ret->error, sizeof(ret->error), "%s", a->res.run.error ? a->res.run.error : "");
+	snprintf(ret->next_rung, sizeof(ret->next_rung), "%s",
+		 reset_rung_to_string(a->res.next_rung));
+	return 0;
+}
+
+static int run(struct reset_args *a, struct procedure_cli *cli)
+{
+	int r;
+
+	r = procedure_sched_run(&a->sched, cli, "reset", a->o.engine.dry_run, reset_proc, a);
+	if (a->run_r < 0)
+		log_error_errno(a->run_r, "reset: %m");
+	if (!a->did_reset)
+		return r; /* refused by the scheduler, or said above */
 	if (a->json) {
-		struct json_object *o = report_json(&res);
+		struct json_object *o = report_json(&a->res, &a->sched);
 
 		if (!o || output_json(o) < 0)
 			log_error("cannot write the report");
 		json_object_put(o);
-	} else if (res.run.exit != GK_EXIT_OK)
+	} else if (a->res.run.exit != GK_EXIT_OK)
 		printf("reset %s: %s\n",
-		       res.run.exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
-		       res.run.error ? res.run.error : "unknown error");
+		       a->res.run.exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
+		       a->res.run.error ? a->res.run.error : "unknown error");
 	else if (!a->o.engine.dry_run)
 		printf("reset: done%s\n",
-		       res.run.resumed ? " (finished an interrupted reset)" : "");
-	r = res.run.exit;
-	reset_result_done(&res);
+		       a->res.run.resumed ? " (finished an interrupted reset)" : "");
+	reset_result_done(&a->res);
 	return r;
 }
 
@@ -233,6 +264,7 @@ int verb_reset(int argc, char **argv)
 	};
 	int r;
 
+	procedure_sched_init(&a.sched);
 	r = nvml_cli_take_option_env("reset", &argc, argv);
 	if (r >= 0)
 		return r;
@@ -252,7 +284,7 @@ int verb_reset(int argc, char **argv)
 	if (r < 0)
 		return -r;
 	a.o.engine.state_dirfd = r;
-	r = run(&a);
+	r = run(&a, &cli);
 	close(a.o.engine.state_dirfd);
 	return r;
 }

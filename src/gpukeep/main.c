@@ -25,6 +25,7 @@ static const struct verb verbs[] = {
 	{"validate", verb_validate, "check the node against its baseline"},
 	{"reset", verb_reset, "reset GPUs one by one, the others untouched (ladder rung 1)"},
 	{"reload", verb_reload, "reload the NVIDIA driver safely, without a reboot (rung 2)"},
+	{"reboot", verb_reboot, "reboot through the scheduler (Slurm: when idle), rung 3"},
 	{"settings", verb_settings, "save and restore per-GPU settings a reload loses (NVML)"},
 	{"watch", verb_watch, "the remediation ladder: follow the kernel log, decide, act"},
 	{"events", verb_events, "the event log of gpukeep watch"},

@@ -2,6 +2,7 @@
 /* The procedure verbs' shared pieces. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,10 @@
 #include "log.h"
 #include "macro.h"
 #include "output.h"
+#include "parse-util.h"
 #include "procedure-cli.h"
 #include "string-util.h"
+#include "time-util.h"
 
 static void say_line(void *userdata, const char *line)
 {
@@ -105,4 +108,262 @@ void procedure_cli_print_steps(const struct gk_procedure *p)
 		printf("  %zu ", i + 1);
 		print_folded(p->steps[i].help, 4);
 	}
+}
+
+void procedure_sched_init(struct procedure_sched *o)
+{
+	*o = (struct procedure_sched){.drain_timeout_ms = PROCEDURE_DRAIN_TIMEOUT_S * 1000};
+}
+
+int procedure_sched_option(struct procedure_sched *o, const char *verb, int c, const char *arg)
+{
+	unsigned v;
+
+	switch (c) {
+	case PROCEDURE_OPT_DRAIN:
+		o->drain = true;
+		return -1;
+	case PROCEDURE_OPT_REQUEUE:
+		o->requeue = true;
+		return -1;
+	case PROCEDURE_OPT_DRAIN_TIMEOUT:
+		if (safe_atou_base(arg, 10, &v) < 0 || v > PROCEDURE_DRAIN_TIMEOUT_MAX_S)
+			return usage_error(verb, "--drain-timeout needs 0..%u seconds, not '%s'",
+					   PROCEDURE_DRAIN_TIMEOUT_MAX_S, arg);
+		o->drain_timeout_ms = v * 1000;
+		o->timeout_given = true;
+		return -1;
+	case PROCEDURE_OPT_REASON:
+		if (!arg[strspn(arg, " \t\n")])
+			return usage_error(verb,
+					   "--reason needs a text (the fault), not an empty one");
+		o->reason = arg;
+		return -1;
+	case PROCEDURE_OPT_SCHEDULER:
+		if (!streq(arg, "auto") && !streq(arg, "none") && !streq(arg, "slurm"))
+			return usage_error(verb, "--scheduler takes auto, none or slurm, not '%s'",
+					   arg);
+		o->scheduler = streq(arg, "auto") ? NULL : arg;
+		return -1;
+	case PROCEDURE_OPT_NODE:
+		o->node = arg;
+		return -1;
+	default:
+		return usage_error(verb, "invalid option");
+	}
+}
+
+int procedure_sched_check(const struct procedure_sched *o, const char *verb, bool need_drain)
+{
+	const char *opt = o->requeue	     ? "--requeue"
+			  : o->timeout_given ? "--drain-timeout"
+			  : o->reason	     ? "--reason"
+			  : o->scheduler     ? "--scheduler"
+			  : o->node	     ? "--node"
+					     : NULL;
+
+	if (!need_drain || o->drain || !opt)
+		return -1;
+	return usage_error(verb, "%s works with --drain (the %s inside the scheduler)", opt, verb);
+}
+
+const char *procedure_sched_fault(struct procedure_sched *o, const char *verb)
+{
+	const char *user = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (o->reason)
+		return o->reason;
+	if (!user || !*user) {
+		pw = getpwuid(getuid());
+		user = pw ? pw->pw_name : NULL;
+	}
+	if (user)
+		snprintf(o->fault, sizeof(o->fault), "%s requested by %s", verb, user);
+	else
+		snprintf(o->fault, sizeof(o->fault), "%s requested by uid %u", verb,
+			 (unsigned)getuid());
+	return o->fault;
+}
+
+int procedure_sched_open(struct procedure_sched *o, const char *verb)
+{
+	enum gk_sched_kind kind;
+	int r;
+
+	r = o->scheduler ? sched_kind_from_string(o->scheduler, &kind) : sched_detect(&kind);
+	if (r < 0) {
+		snprintf(o->res.error, sizeof(o->res.error),
+			 "$%s is '%s': expected none, slurm or auto", GK_SCHED_ENV,
+			 getenv(GK_SCHED_ENV));
+		log_error("%s: %s", verb, o->res.error);
+		return GK_EXIT_USAGE;
+	}
+	r = sched_open(&o->s, kind, o->node);
+	if (r < 0) {
+		snprintf(o->res.error, sizeof(o->res.error), "%s: %s; %s not run, nothing done",
+			 sched_kind_to_string(kind), sched_last_error(&o->s), verb);
+		return GK_EXIT_PRECONDITION;
+	}
+	return -1;
+}
+
+struct sched_progress {
+	int64_t last_ms;
+	unsigned last_jobs;
+	const char *node;
+};
+
+/* The wait on stderr: a line when the count changes, and every 10 s. */
+static void wait_progress(void *userdata, unsigned jobs, unsigned left_ms)
+{
+	struct sched_progress *p = userdata;
+	int64_t now = now_ms();
+
+	if (p->last_ms && jobs == p->last_jobs && now - p->last_ms < 10000)
+		return;
+	p->last_ms = now;
+	p->last_jobs = jobs;
+	fprintf(stderr, "slurm: node %s: %u job(s) left, %u s left\n", p->node, jobs,
+		(left_ms + 999) / 1000);
+}
+
+struct sched_say {
+	struct procedure_cli *cli;
+	struct sched_progress progress;
+};
+
+static void sched_say_line(void *userdata, const char *line)
+{
+	struct sched_say *s = userdata;
+
+	s->cli->ops.say(s->cli, line);
+}
+
+static void sched_progress_line(void *userdata, unsigned jobs, unsigned left_ms)
+{
+	struct sched_say *s = userdata;
+
+	wait_progress(&s->progress, jobs, left_ms);
+}
+
+static void print_refusal(struct procedure_sched *o, const char *verb, bool json)
+{
+	_cleanup_free_ char *schema = strdup_printf("gpukeep.%s", verb);
+	struct json_object *j;
+
+	if (!json) {
+		printf("%s refused: %s\n", verb, o->res.error);
+		return;
+	}
+	j = json_object_new_object();
+	if (j && schema) {
+		json_object_object_add(j, "schema", json_object_new_string(schema));
+		json_object_object_add(j, "version", json_object_new_int(1));
+		json_object_object_add(j, "exit", json_object_new_int(o->res.exit));
+		json_object_object_add(j, "error", json_object_new_string(o->res.error));
+		json_object_object_add(j, "next_rung", json_object_new_string("none"));
+		json_object_object_add(j, "steps", json_object_new_array());
+		json_object_object_add(j, "scheduler", procedure_sched_json(o));
+	}
+	if (!j || !schema || output_json(j) < 0)
+		log_error("cannot write the report");
+	json_object_put(j);
+}
+
+static int run_alone(struct procedure_sched *o, gk_around_proc_fn proc, void *userdata)
+{
+	int r = proc(userdata, &o->res.proc);
+
+	o->res.ran = true;
+	o->res.exit = r < 0 ? GK_EXIT_NEEDS_PERSON : o->res.proc.exit;
+	return o->res.exit;
+}
+
+int procedure_sched_run(struct procedure_sched *o, struct procedure_cli *cli, const char *verb,
+			bool dry_run, gk_around_proc_fn proc, void *userdata)
+{
+	struct sched_say say = {.cli = cli};
+	struct gk_around_opts ao = {
+		.verb = verb,
+		.fault = procedure_sched_fault(o, verb),
+		.drain_timeout_ms = o->drain_timeout_ms,
+		.requeue = o->requeue,
+		.dry_run = dry_run,
+		.say = sched_say_line,
+		.progress = sched_progress_line,
+		.userdata = &say,
+	};
+	int r;
+
+	if (!o->drain)
+		return run_alone(o, proc, userdata);
+	o->used = true;
+	o->res.drain = o->res.resume = GK_AROUND_NOT_REACHED;
+	r = procedure_sched_open(o, verb);
+	if (r >= 0) {
+		o->res.exit = r;
+		if (r == GK_EXIT_PRECONDITION)
+			print_refusal(o, verb, cli->json);
+		return r;
+	}
+	say.progress.node = o->s.node;
+	r = sched_around_run(&o->s, &ao, proc, userdata, &o->res);
+	if (r < 0) {
+		log_error_errno(r, "%s: %m", verb);
+		return GK_EXIT_NEEDS_PERSON;
+	}
+	if (!o->res.ran)
+		print_refusal(o, verb, cli->json);
+	else if (o->res.error[0])
+		log_warning("%s: %s", verb, o->res.error);
+	return o->res.exit;
+}
+
+static struct json_object *str_or_null(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+struct json_object *procedure_sched_json(const struct procedure_sched *o)
+{
+	struct json_object *j;
+
+	if (!o->used)
+		return NULL;
+	j = json_object_new_object();
+	if (!j)
+		return NULL;
+	json_object_object_add(j, "kind", o->s.ops ? json_object_new_string(o->s.ops->name) : NULL);
+	json_object_object_add(j, "node", str_or_null(o->s.node));
+	json_object_object_add(j, "drain", str_or_null(sched_around_drain_id(o->res.drain)));
+	json_object_object_add(j, "jobs_waited", json_object_new_int((int)o->res.jobs_waited));
+	json_object_object_add(j, "jobs_requeued", json_object_new_int((int)o->res.jobs_requeued));
+	json_object_object_add(j, "resume", str_or_null(sched_around_resume_id(o->res.resume)));
+	json_object_object_add(j, "reason", str_or_null(o->res.reason));
+	json_object_object_add(j, "error", str_or_null(o->res.error));
+	return j;
+}
+
+void procedure_sched_help(bool drain)
+{
+	if (drain)
+		printf("  --drain            inside the scheduler: take the node out of the pool\n"
+		       "                     first, let its jobs end, run, and put it back only "
+		       "when\n"
+		       "                     it succeeded and validated and the drain is still\n"
+		       "                     gpukeep's; a failure leaves it drained, the reason "
+		       "saying\n"
+		       "                     why (no scheduler: drain by hand)\n"
+		       "  --drain-timeout S  how long the node's jobs may take to end (default "
+		       "%u;\n"
+		       "                     passed: exit 3, the node stays drained, nothing "
+		       "done)\n"
+		       "  --requeue          requeue the node's jobs instead of waiting for them\n",
+		       PROCEDURE_DRAIN_TIMEOUT_S);
+	printf("  --reason TEXT      the fault in gpukeep's reason ('gpukeep: TEXT'; default\n"
+	       "                     'VERB requested by USER')\n"
+	       "  --scheduler KIND   auto (default: $GPUKEEP_SCHED, else Slurm when scontrol\n"
+	       "                     and slurm.conf are there), none or slurm\n"
+	       "  --node NAME        the node's name in the scheduler (default: the host's)\n");
 }

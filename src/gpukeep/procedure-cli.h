@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the procedure verbs (reset, reload) share: the state directory, progress lines, the
- * runner's effects with the test hook, the --root rule and the steps in the JSON report. */
+ * runner's effects with the test hook, the --root rule, the steps in the JSON report, and
+ * --drain: the procedure inside the scheduler (reboot shares --reason, --scheduler, --node). */
 #pragma once
 
 #include <json-c/json.h>
 #include <stdbool.h>
 
 #include "procedure/engine.h"
+#include "sched/sched-around.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/gpukeep"
 
@@ -36,3 +38,83 @@ int procedure_cli_check_root(const char *verb, const char *root, bool dry_run);
 
 /* The steps of @p, numbered from its table, for --help. */
 void procedure_cli_print_steps(const struct gk_procedure *p);
+
+#define PROCEDURE_DRAIN_TIMEOUT_S     3600
+#define PROCEDURE_DRAIN_TIMEOUT_MAX_S 86400
+
+/* The scheduler options' getopt values (long options only). */
+enum {
+	PROCEDURE_OPT_DRAIN = 0x200,
+	PROCEDURE_OPT_DRAIN_TIMEOUT,
+	PROCEDURE_OPT_REQUEUE,
+	PROCEDURE_OPT_REASON,
+	PROCEDURE_OPT_SCHEDULER,
+	PROCEDURE_OPT_NODE,
+};
+
+/* For a verb's getopt table: --reason, --scheduler, --node (reboot), and with --drain,
+ * --drain-timeout and --requeue (reset, reload). */
+#define PROCEDURE_SCHED_OPTIONS                                                                    \
+	{"reason", required_argument, NULL, PROCEDURE_OPT_REASON},                                 \
+		{"scheduler", required_argument, NULL, PROCEDURE_OPT_SCHEDULER},                   \
+	{                                                                                          \
+		"node", required_argument, NULL, PROCEDURE_OPT_NODE                                \
+	}
+#define PROCEDURE_DRAIN_OPTIONS                                                                    \
+	PROCEDURE_SCHED_OPTIONS, {"drain", no_argument, NULL, PROCEDURE_OPT_DRAIN},                \
+		{"drain-timeout", required_argument, NULL, PROCEDURE_OPT_DRAIN_TIMEOUT},           \
+	{                                                                                          \
+		"requeue", no_argument, NULL, PROCEDURE_OPT_REQUEUE                                \
+	}
+
+struct procedure_sched {
+	/* options */
+	bool drain, requeue, timeout_given;
+	unsigned drain_timeout_ms;
+	const char *reason;    /* --reason: the fault part of gpukeep's reason; NULL: default */
+	const char *scheduler; /* --scheduler: "auto" (NULL), "none", "slurm" */
+	const char *node;      /* --node: the node's scheduler name; NULL: the host's */
+	/* what happened */
+	bool used; /* --drain was given: the scheduler ran around the procedure */
+	struct gk_sched s;
+	struct gk_around_result res;
+	char fault[256];
+};
+
+void procedure_sched_init(struct procedure_sched *o);
+
+/* Takes the scheduler option @c (a PROCEDURE_OPT_*) for @verb. Returns -1 when taken, else the
+ * exit code (a bad value, or an option that is not one: usage). */
+int procedure_sched_option(struct procedure_sched *o, const char *verb, int c, const char *arg);
+
+/* After the options: --requeue, --drain-timeout, --reason, --scheduler and --node need
+ * --drain (@need_drain). Returns -1 to go on, or GK_EXIT_USAGE after saying why. */
+int procedure_sched_check(const struct procedure_sched *o, const char *verb, bool need_drain);
+
+/* The fault for gpukeep's reason: --reason, else "@verb requested by USER". Static buffer in
+ * @o. */
+const char *procedure_sched_fault(struct procedure_sched *o, const char *verb);
+
+/*
+ * Finds the scheduler (--scheduler, else sched_detect(): $GPUKEEP_SCHED) and opens it for the
+ * node. Returns -1 when open, else the exit code after saying why (2: a bad $GPUKEEP_SCHED;
+ * 3: slurmctld unreachable, no such node: not said here), with o->res.error set.
+ */
+int procedure_sched_open(struct procedure_sched *o, const char *verb);
+
+/*
+ * Runs @proc: alone without --drain, else inside the scheduler (sched_around_run()), its steps
+ * said through @cli (stdout, or stderr with --json) and the wait's progress on stderr. When the
+ * scheduler refused and @proc did not run (o->res.ran false), the refusal is printed here:
+ * "VERB refused: ..." or, with @json, a report {"schema": "gpukeep.VERB", "exit": 3, "error",
+ * "next_rung": "none", "steps": [], "scheduler"}. Returns the exit code.
+ */
+int procedure_sched_run(struct procedure_sched *o, struct procedure_cli *cli, const char *verb,
+			bool dry_run, gk_around_proc_fn proc, void *userdata);
+
+/* The report's "scheduler" object (NULL without --drain): kind, node, drain, jobs_waited,
+ * jobs_requeued, resume, reason, error. */
+struct json_object *procedure_sched_json(const struct procedure_sched *o);
+
+/* The help lines of the scheduler options (@drain: with --drain and its own). */
+void procedure_sched_help(bool drain);

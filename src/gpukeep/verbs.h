@@ -10,6 +10,7 @@ int verb_pm(int argc, char **argv);
 int verb_status(int argc, char **argv);
 int verb_reset(int argc, char **argv);
 int verb_reload(int argc, char **argv);
+int verb_reboot(int argc, char **argv);
 int verb_settings(int argc, char **argv);
 int verb_watch(int argc, char **argv);
 int verb_events(int argc, char **argv);

@@ -17,10 +17,10 @@
 
 #define REPORT_MAX (1024 * 1024)
 
-static char *substitute(const struct watch_ctx *c, const char *arg, const char *gpu,
-			const char *uuid)
+static char *substitute(const struct watch_ctx *c, enum gk_ladder_rung rung, const char *arg,
+			const char *gpu, const char *uuid, const char *fault)
 {
-	char bdf[32];
+	char bdf[32], text[256];
 
 	snprintf(bdf, sizeof(bdf), "%s.0", gpu);
 	if (streq(arg, "{gpu}"))
@@ -29,25 +29,44 @@ static char *substitute(const struct watch_ctx *c, const char *arg, const char *
 		return strdup(uuid[0] ? uuid : (gpu[0] ? bdf : ""));
 	if (streq(arg, "{state_dir}"))
 		return strdup(c->cfg->procedure_state_dir);
+	if (streq(arg, "{reason}")) {
+		watcher_fault_text(fault, rung, text, sizeof(text));
+		return strdup(text);
+	}
+	if (streq(arg, "{drain_timeout}"))
+		return strdup_printf("%u", c->cfg->drain_timeout_s);
 	return strdup(arg);
 }
 
 char **watch_rung_argv(const struct watch_ctx *c, enum gk_ladder_rung rung, const char *gpu,
-		       const char *uuid)
+		       const char *uuid, const char *fault)
 {
 	char **const tmpl = c->cfg->rungs[rung].command;
 	char **v = calloc(strv_length(tmpl) + 1, sizeof(char *));
+	size_t n = 0;
 
 	if (!v)
 		return NULL;
 	for (size_t i = 0; tmpl[i]; i++) {
-		v[i] = i == 0 && streq(tmpl[0], "gpukeep") && c->self_exe[0]
-			       ? strdup(c->self_exe)
-			       : substitute(c, tmpl[i], gpu, uuid);
-		if (!v[i])
+		/* an option that is there or not, as the configuration says */
+		if (streq(tmpl[i], "{requeue}") && !c->cfg->requeue)
+			continue;
+		v[n] = i == 0 && streq(tmpl[0], "gpukeep") && c->self_exe[0] ? strdup(c->self_exe)
+		       : streq(tmpl[i], "{requeue}")
+			       ? strdup("--requeue")
+			       : substitute(c, rung, tmpl[i], gpu, uuid, fault);
+		if (!v[n++])
 			return strv_free(v);
 	}
 	return v;
+}
+
+unsigned watch_rung_timeout_s(const struct watch_ctx *c, enum gk_ladder_rung rung,
+			      char *const *argv)
+{
+	unsigned t = c->cfg->rungs[rung].timeout_s;
+
+	return strv_contains(argv, "--drain") ? t + c->cfg->drain_timeout_s : t;
 }
 
 static long long mono_ms(void)
@@ -89,26 +108,28 @@ static void watchdog_stretch(struct watch_ctx *c, unsigned timeout_s)
 }
 
 static int run_rung(void *ud, enum gk_ladder_rung rung, const char *gpu, const char *uuid,
-		    struct gk_rung_outcome *ret)
+		    const char *fault, struct gk_rung_outcome *ret)
 {
 	struct watch_ctx *c = ud;
-	_cleanup_strv_free_ char **argv = watch_rung_argv(c, rung, gpu, uuid);
+	_cleanup_strv_free_ char **argv = watch_rung_argv(c, rung, gpu, uuid, fault);
 	_cleanup_free_ char *out = NULL;
 	long long t0 = mono_ms();
+	unsigned timeout_s;
 	int r;
 
 	*ret = (struct gk_rung_outcome){};
 	if (!argv)
 		return -ENOMEM;
-	watchdog_stretch(c, c->cfg->rungs[rung].timeout_s);
-	r = spawn_capture_timeout(argv, c->cfg->rungs[rung].timeout_s * 1000, REPORT_MAX, &out);
+	timeout_s = watch_rung_timeout_s(c, rung, argv);
+	watchdog_stretch(c, timeout_s);
+	r = spawn_capture_timeout(argv, timeout_s * 1000, REPORT_MAX, &out);
 	watchdog_stretch(c, 0);
 	ret->ms = (unsigned)(mono_ms() - t0);
 	ret->exit = r;
 	if (r == -ETIMEDOUT)
 		snprintf(ret->error, sizeof(ret->error),
 			 "%s did not finish within %u s: killed, outcome unknown", argv[0],
-			 c->cfg->rungs[rung].timeout_s);
+			 timeout_s);
 	else if (r < 0)
 		snprintf(ret->error, sizeof(ret->error), "cannot run %s: %s", argv[0],
 			 strerror(-r));

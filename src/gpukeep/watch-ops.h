@@ -25,6 +25,13 @@ struct watch_ctx {
 
 extern const struct gk_watcher_ops watch_ops;
 
-/* The rung's argv with {gpu}, {uuid} and {state_dir} replaced. NULL on -ENOMEM. */
+/* The rung's argv with {gpu}, {uuid}, {state_dir}, {reason} (the fault @fault in words:
+ * watcher_fault_text()) and {drain_timeout} replaced, and {requeue} replaced by "--requeue"
+ * when scheduler.requeue is set, else dropped. NULL on -ENOMEM. */
 char **watch_rung_argv(const struct watch_ctx *c, enum gk_ladder_rung rung, const char *gpu,
-		       const char *uuid);
+		       const char *uuid, const char *fault);
+
+/* The deadline of the rung's command @argv: its timeout_s, plus scheduler.drain_timeout_s when
+ * it waits for the node's jobs (an argument is "--drain"). */
+unsigned watch_rung_timeout_s(const struct watch_ctx *c, enum gk_ladder_rung rung,
+			      char *const *argv);

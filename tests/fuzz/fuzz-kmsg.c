@@ -21,7 +21,7 @@ static const char catalog_json[] =
 	"{\"code\":119,\"mnemonic\":\"\",\"immediate\":\"RESET_GPU\"}]}";
 
 static int run_rung(void *ud, enum gk_ladder_rung rung, const char *gpu, const char *uuid,
-		    struct gk_rung_outcome *ret)
+		    const char *fault, struct gk_rung_outcome *ret)
 {
 	__builtin_trap(); /* observe mode never runs a rung */
 }

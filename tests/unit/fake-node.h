@@ -16,18 +16,12 @@
 
 #include <cmocka.h>
 
+#include "expect.h"
 #include "fileio.h"
 #include "node/pci.h"
 #include "procedure/engine.h"
 #include "procedure/node-ops.h"
 #include "string-util.h"
-
-/* Fails the test unless @needle is in @hay (a NULL @hay, nothing said yet, fails too). */
-static inline void expect_in(const char *hay, const char *needle)
-{
-	if (!hay || !strstr(hay, needle))
-		fail_msg("'%s' not in '%s'", needle, hay ? hay : "(null)");
-}
 
 #define FAKE_MODULES                                                                               \
 	"nvidia_drm 73728 0 - Live 0x0 (OE)\n"                                                     \

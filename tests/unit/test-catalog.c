@@ -16,6 +16,7 @@
 #include "ladder/catalog.h"
 #include "ladder/config.h"
 #include "macro.h"
+#include "string-util.h"
 
 static char *data_path(void)
 {
@@ -135,14 +136,25 @@ static void test_config_defaults_and_apply(void **state)
 	assert_string_equal(c.catalog, "/usr/share/gpukeep/xid-catalog.json");
 	assert_string_equal(c.rungs[GK_LADDER_RESET].command[0], "gpukeep");
 	assert_string_equal(c.rungs[GK_LADDER_RESET].command[3], "{gpu}");
-	assert_string_equal(c.rungs[GK_LADDER_REBOOT].command[0], "systemctl");
+	/* every disruptive rung inside the scheduler, with the fault as gpukeep's reason */
+	assert_true(strv_contains(c.rungs[GK_LADDER_RESET].command, "--drain"));
+	assert_true(strv_contains(c.rungs[GK_LADDER_RESET].command, "{reason}"));
+	assert_true(strv_contains(c.rungs[GK_LADDER_RELOAD].command, "--drain"));
+	assert_true(strv_contains(c.rungs[GK_LADDER_RELOAD].command, "{drain_timeout}"));
+	assert_true(strv_contains(c.rungs[GK_LADDER_RELOAD].command, "{requeue}"));
+	assert_string_equal(c.rungs[GK_LADDER_REBOOT].command[0], "gpukeep");
+	assert_string_equal(c.rungs[GK_LADDER_REBOOT].command[1], "reboot");
+	assert_true(strv_contains(c.rungs[GK_LADDER_REBOOT].command, "{reason}"));
+	assert_int_equal(c.drain_timeout_s, 3600);
+	assert_false(c.requeue);
 	assert_int_equal(c.debounce_ms, 2000);
 	assert_int_equal(apply(&c,
 			       "{\"debounce_ms\": 500, \"pattern\": {\"min_gpus\": 4, \"buckets\": "
 			       "[\"RESTART_APP\"]}, \"breaker\": {\"max_actions\": 2}, "
 			       "\"overrides\": {\"79\": \"RESET_GPU\", \"149.4\": \"reset\"}, "
 			       "\"rungs\": {\"reboot\": {\"command\": [\"/bin/true\"], "
-			       "\"timeout_s\": 5}}, \"baseline\": \"/etc/b.json\"}",
+			       "\"timeout_s\": 5}}, \"baseline\": \"/etc/b.json\", "
+			       "\"scheduler\": {\"drain_timeout_s\": 60, \"requeue\": true}}",
 			       &err),
 			 0);
 	assert_int_equal(c.debounce_ms, 500);
@@ -152,6 +164,8 @@ static void test_config_defaults_and_apply(void **state)
 	assert_string_equal(c.rungs[GK_LADDER_REBOOT].command[0], "/bin/true");
 	assert_int_equal(c.rungs[GK_LADDER_REBOOT].timeout_s, 5);
 	assert_string_equal(c.baseline, "/etc/b.json");
+	assert_int_equal(c.drain_timeout_s, 60);
+	assert_true(c.requeue);
 	assert_string_equal(watch_config_override(&c, 79, -1), "RESET_GPU");
 	assert_string_equal(watch_config_override(&c, 149, 4), "reset");
 	assert_null(watch_config_override(&c, 149, 5));
@@ -173,6 +187,9 @@ static void test_config_refused(void **state)
 		{"{\"overrides\": {\"79\": \"maybe\"}}", "'overrides.79' is not a known bucket"},
 		{"{\"rungs\": {\"reset\": {\"command\": []}}}", "'rungs.reset.command'"},
 		{"{\"rungs\": {\"fix\": {}}}", "unknown rung 'rungs.fix'"},
+		{"{\"scheduler\": {\"requeue\": 1}}", "'scheduler.requeue' takes true or false"},
+		{"{\"scheduler\": {\"drain_timeout_s\": 90000}}", "'scheduler.drain_timeout_s'"},
+		{"{\"scheduler\": {\"wait\": 1}}", "unknown key 'scheduler.wait'"},
 		{"{\"rungs\": {\"reload\": {\"timeout_s\": 0}}}", "'rungs.reload.timeout_s'"},
 		{"{\"breaker\": {\"window\": 1}}", "unknown key 'breaker.window'"},
 		{"[]", "not a JSON object"},

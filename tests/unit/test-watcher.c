@@ -30,7 +30,8 @@ struct fake {
 	struct gk_catalog cat;
 	struct gk_watcher e;
 	char calls[512];
-	int exits[8]; /* exit codes of the next calls */
+	char faults[512]; /* each call's fault in words (watcher_fault_text), ';'-separated */
+	int exits[8];	  /* exit codes of the next calls */
 	const char *next[8];
 	size_t n_calls;
 	int save_result;
@@ -44,15 +45,18 @@ struct fake {
 static struct fake *F;
 
 static int run_rung(void *ud, enum gk_ladder_rung rung, const char *gpu, const char *uuid,
-		    struct gk_rung_outcome *ret)
+		    const char *fault, struct gk_rung_outcome *ret)
 {
 	struct fake *f = ud;
 	size_t i = f->n_calls++;
+	char text[128];
 
 	*ret = (struct gk_rung_outcome){};
 	f->pending_at_run = f->e.state.pending;
 	snprintf(f->calls + strlen(f->calls), sizeof(f->calls) - strlen(f->calls), "%s %s;",
 		 ladder_rung_to_string(rung), gpu);
+	watcher_fault_text(fault, rung, text, sizeof(text));
+	snprintf(f->faults + strlen(f->faults), sizeof(f->faults) - strlen(f->faults), "%s;", text);
 	if (i < 8 && f->exits[i] == -ENOENT)
 		return -ENOENT;
 	ret->exit = i < 8 ? f->exits[i] : 0;
@@ -187,6 +191,9 @@ static void test_climb_to_reboot_once_per_boot(void **state)
 	feed(f, 1, 5 * S, "0000:07:00", 119);
 	watcher_tick(&f->e, UINT64_MAX);
 	assert_string_equal(f->calls, "reset 0000:07:00;reload ;reboot ;");
+	/* each rung is told the fault that started the climb, for the scheduler's reason */
+	assert_string_equal(f->faults, "Xid 119 on 0000:07:00.0, reset;Xid 119 on 0000:07:00.0, "
+				       "reload;Xid 119 on 0000:07:00.0, reboot;");
 	/* the reboot did not happen (the fake returns): a second fault in this boot is refused */
 	feed(f, 2, 100 * S, "0000:08:00", 79);
 	watcher_tick(&f->e, UINT64_MAX);
@@ -315,6 +322,24 @@ static void test_not_a_record(void **state)
 	assert_int_equal(f->e.metrics.records, 0);
 }
 
+static void test_fault_text(void **state)
+{
+	char buf[128], tiny[12];
+
+	watcher_fault_text("xid-79@0000:07:00", GK_LADDER_RELOAD, buf, sizeof(buf));
+	assert_string_equal(buf, "Xid 79 on 0000:07:00.0, reload");
+	watcher_fault_text("xid-48@", GK_LADDER_RESET, buf, sizeof(buf));
+	assert_string_equal(buf, "Xid 48, reset");
+	watcher_fault_text("nvml-hung@node", GK_LADDER_RELOAD, buf, sizeof(buf));
+	assert_string_equal(buf, "nvml-hung, reload");
+	watcher_fault_text("recovery-action@0000:3b:00", GK_LADDER_RESET, buf, sizeof(buf));
+	assert_string_equal(buf, "recovery-action on 0000:3b:00.0, reset");
+	watcher_fault_text("validation", GK_LADDER_REBOOT, buf, sizeof(buf));
+	assert_string_equal(buf, "validation, reboot");
+	watcher_fault_text("xid-79@0000:07:00", GK_LADDER_RELOAD, tiny, sizeof(tiny));
+	assert_string_equal(tiny, "Xid 79 on 0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +356,7 @@ int main(void)
 		T(test_seed_history_escalates),
 		T(test_not_a_record),
 #undef T
+		cmocka_unit_test(test_fault_text),
 	};
 	(void)F;
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,6 +39,7 @@ static const struct {
 	{"breaker", "max_actions", U(breaker_max_actions, 0, 1000)},
 	{"breaker", "window_s", U(breaker_window_s, 1, 30 * 86400)},
 	{"event_log", "keep", U(event_log_keep, 1, 20)},
+	{"scheduler", "drain_timeout_s", U(drain_timeout_s, 0, 86400)},
 };
 #undef U
 
@@ -56,10 +57,18 @@ static char **strv_of(const char *const *l)
 
 int watch_config_init(struct gk_watch_config *c, const char *datadir)
 {
-	static const char *const reset[] = {"gpukeep", "reset",	 "-i", "{gpu}",
-					    "--kill",  "--json", NULL};
-	static const char *const reload[] = {"gpukeep", "reload", "--kill", "--json", NULL};
-	static const char *const reboot[] = {"systemctl", "reboot", NULL};
+	/* every disruptive rung inside the scheduler (drain first, resume only gpukeep's drain) */
+	static const char *const reset[] = {"gpukeep",	 "reset",	    "-i",
+					    "{gpu}",	 "--kill",	    "--json",
+					    "--drain",	 "--drain-timeout", "{drain_timeout}",
+					    "{requeue}", "--reason",	    "{reason}",
+					    NULL};
+	static const char *const reload[] = {"gpukeep",		"reload",    "--kill",
+					     "--json",		"--drain",   "--drain-timeout",
+					     "{drain_timeout}", "{requeue}", "--reason",
+					     "{reason}",	NULL};
+	static const char *const reboot[] = {"gpukeep",	 "reboot",   "--json",
+					     "--reason", "{reason}", NULL};
 
 	*c = (struct gk_watch_config){
 		.debounce_ms = 2000,
@@ -76,6 +85,7 @@ int watch_config_init(struct gk_watch_config *c, const char *datadir)
 		.nvml_timeout_ms = 5000,
 		.event_log_max_bytes = 1024 * 1024,
 		.event_log_keep = 3,
+		.drain_timeout_s = 3600,
 	};
 	snprintf(c->pattern_buckets[0], GK_BUCKET_LEN, "RESTART_APP");
 	snprintf(c->pattern_buckets[1], GK_BUCKET_LEN, "RESET_GPU");
@@ -328,7 +338,13 @@ static int set_section(struct apply *a, const char *section, struct json_object 
 
 		if (streq(section, "pattern") && streq(k, "buckets"))
 			r = set_buckets(a, x);
-		else if (streq(section, "event_log") && streq(k, "max_bytes")) {
+		else if (streq(section, "scheduler") && streq(k, "requeue")) {
+			if (!json_object_is_type(x, json_type_boolean))
+				return fail(a, "'scheduler.requeue' takes true or false");
+			if (!a->dry)
+				a->c->requeue = json_object_get_boolean(x);
+			r = 0;
+		} else if (streq(section, "event_log") && streq(k, "max_bytes")) {
 			int64_t n = json_object_get_int64(x);
 
 			if (!json_object_is_type(x, json_type_int) || n < 4096 || n > (1 << 30))
@@ -352,7 +368,8 @@ static int apply_all(struct apply *a, struct json_object *o)
 	{
 		int r;
 
-		if (streq(k, "pattern") || streq(k, "breaker") || streq(k, "event_log"))
+		if (streq(k, "pattern") || streq(k, "breaker") || streq(k, "event_log") ||
+		    streq(k, "scheduler"))
 			r = set_section(a, k, v);
 		else if (streq(k, "overrides"))
 			r = set_overrides(a, v);

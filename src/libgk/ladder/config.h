@@ -33,7 +33,7 @@ struct gk_override {
 };
 
 struct gk_rung_config {
-	char **command;	    /* argv; "{gpu}" and "{uuid}" are replaced; NULL for rung 0 */
+	char **command;	    /* argv; "{gpu}", "{uuid}", "{reason}"... are replaced; NULL for 0 */
 	unsigned timeout_s; /* the deadline of the command */
 	char *journal;	    /* file in procedure_state_dir while an action runs, or NULL */
 };
@@ -60,6 +60,9 @@ struct gk_watch_config {
 	char *catalog;		   /* the Xid catalog file */
 	char *procedure_state_dir; /* where the rungs keep their journals */
 	char *gpukeepd_socket;	   /* asked on each probe which GPUs it holds */
+	unsigned drain_timeout_s;  /* scheduler: how long the node's jobs may take ({drain_timeout})
+				    */
+	bool requeue;		   /* scheduler: requeue them instead ({requeue}) */
 	struct gk_override overrides[GK_WATCH_MAX_OVERRIDES];
 	size_t n_overrides;
 	struct gk_rung_config rungs[GK_LADDER_RUNGS];

@@ -132,6 +132,24 @@ static void action_fields(struct json_object *ev, const struct gk_guard_action *
 	json_add_str(ev, "fault", a->fault);
 }
 
+void watcher_fault_text(const char *fault, enum gk_ladder_rung rung, char *buf, size_t size)
+{
+	const char *at = strchr(fault, '@'), *where = at ? at + 1 : "node";
+	int kind_len = at ? (int)(at - fault) : (int)strlen(fault);
+	unsigned code;
+	/* a fault key's GPU is the device's address without its function */
+	const char *fn = strchr(where, '.') ? "" : ".0";
+
+	if (streq(where, "node") || !*where)
+		where = NULL;
+	if (sscanf(fault, "xid-%u@", &code) == 1)
+		snprintf(buf, size, "Xid %u%s%s%s, %s", code, where ? " on " : "",
+			 where ? where : "", where ? fn : "", ladder_rung_to_string(rung));
+	else
+		snprintf(buf, size, "%.*s%s%s%s, %s", kind_len, fault, where ? " on " : "",
+			 where ? where : "", where ? fn : "", ladder_rung_to_string(rung));
+}
+
 /* The code of a fault key "xid-119@0000:07:00" (0 for other kinds). */
 static unsigned fault_code(const char *fault)
 {
@@ -191,7 +209,7 @@ static enum gk_ladder_rung run_reserved(struct gk_watcher *e, uint64_t now_us)
 		json_object_object_add(ev, "command", command_json(e, a->rung));
 	}
 	emit(e, ev);
-	r = e->ops->run_rung(e->ud, a->rung, a->gpu, watcher_uuid_of(a->gpu, e), &o);
+	r = e->ops->run_rung(e->ud, a->rung, a->gpu, watcher_uuid_of(a->gpu, e), a->fault, &o);
 	if (r < 0)
 		o.exit = r;
 	res = classify(o.exit);

@@ -26,10 +26,11 @@ struct gk_rung_outcome {
 };
 
 struct gk_watcher_ops {
-	/* Runs @rung for @gpu ("" for node-wide rungs; @uuid "" when unknown). 0 and *ret, or
-	 * -errno when it could not be started at all (then *ret->error says why). */
+	/* Runs @rung for @gpu ("" for node-wide rungs; @uuid "" when unknown) against @fault
+	 * (the fault key, "xid-79@0000:07:00": watcher_fault_text() puts it in words). 0 and
+	 * *ret, or -errno when it could not be started at all (then *ret->error says why). */
 	int (*run_rung)(void *ud, enum gk_ladder_rung rung, const char *gpu, const char *uuid,
-			struct gk_rung_outcome *ret);
+			const char *fault, struct gk_rung_outcome *ret);
 	/* Whether @rung's journal is present: the procedure was interrupted and a rerun resumes
 	 * it. */
 	bool (*journal_present)(void *ud, enum gk_ladder_rung rung);
@@ -114,6 +115,11 @@ int watcher_save(struct gk_watcher *e);
 
 /* The UUID of @gpu as the driver logged it, or "". */
 const char *watcher_uuid_of(const char *gpu, void *engine);
+
+/* The fault key @fault in words, for the scheduler's reason and the rung's --reason: "Xid 79
+ * on 0000:07:00.0, reload" from "xid-79@0000:07:00" and @rung; "nvml-hung, reload" from
+ * "nvml-hung@node"; "recovery-action on 0000:07:00.0, reset". Written into @buf. */
+void watcher_fault_text(const char *fault, enum gk_ladder_rung rung, char *buf, size_t size);
 
 /* A new event object {"time", "type"} (time in UTC, RFC 3339 with milliseconds). */
 struct json_object *watcher_event_new(const char *type);

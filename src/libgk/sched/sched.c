@@ -273,3 +273,42 @@ int sched_reboot_asap(struct gk_sched *s, const char *fault, enum gk_sched_verdi
 	*ret_verdict = GK_SCHED_ACT;
 	return 0;
 }
+
+int sched_mark_if_ours(struct gk_sched *s, const char *fault, enum gk_sched_verdict *ret_verdict)
+{
+	char reason[GK_SCHED_REASON_LEN + 1];
+	struct gk_slurm_node n;
+	enum gk_sched_verdict v;
+	int r;
+
+	r = sched_reason_format(fault, reason, sizeof(reason));
+	if (r < 0)
+		return sched_error(s, r, "no fault given for gpukeep's reason");
+	if (!s->ops->drain) {
+		*ret_verdict = GK_SCHED_UNMANAGED;
+		return 0;
+	}
+	r = sched_query(s, &n);
+	if (r < 0)
+		return r;
+	/* the same ownership test as a resume: only a drain that is still gpukeep's, unedited */
+	v = sched_decide_resume(&n, s->reason[0] ? s->reason : NULL);
+	if (v != GK_SCHED_ACT) {
+		*ret_verdict = v;
+		return 0;
+	}
+	/* State=DRAIN on a drained node replaces its reason and keeps it drained */
+	r = s->ops->drain(s, reason);
+	if (r < 0)
+		return r;
+	r = sched_query(s, &n);
+	if (r < 0)
+		return r;
+	if (!(n.flags & GK_SLURM_DRAIN) || !streq(n.reason, reason))
+		return sched_error(s, -EIO,
+				   "node %s: new reason did not take: state %s, reason '%s'",
+				   s->node, n.state, n.reason);
+	snprintf(s->reason, sizeof(s->reason), "%s", reason);
+	*ret_verdict = GK_SCHED_ACT;
+	return 0;
+}

@@ -128,6 +128,15 @@ int sched_requeue(struct gk_sched *s);
 int sched_resume_if_ours(struct gk_sched *s, const char *ours, enum gk_sched_verdict *ret_verdict);
 
 /*
+ * Replaces the reason of a node gpukeep drained with "gpukeep: @fault" (a rung failed: the node
+ * stays out of the pool and the reason says why), only when sched_decide_resume() would resume
+ * it: drained, no reboot pending, and the reason still the one this handle set (or adopted), or
+ * any "gpukeep:" reason when it has none. *ret_verdict: ACT (replaced) or why it was left as it
+ * is. Returns 0, or -errno (nothing known to have changed).
+ */
+int sched_mark_if_ours(struct gk_sched *s, const char *fault, enum gk_sched_verdict *ret_verdict);
+
+/*
  * Rung 3: asks Slurm to reboot the node once its jobs end (scontrol reboot ASAP
  * nextstate=RESUME reason="gpukeep: @fault"), instead of rebooting the machine. Refused
  * (verdict, nothing done) when a reboot is pending already, the node is down, or someone else
