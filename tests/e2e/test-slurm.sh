@@ -19,7 +19,8 @@ set -euo pipefail
 
 e2e_prepare_debian --slurm
 
-JOB_S=25	# how long the waited-for job holds the GPU: long enough to see it drained and running
+JOB_S=60	# how long the waited-for job holds the GPU: long enough to see it drained and running
+	# (the watcher's reaction took 25 s once on a loaded machine)
 CATALOG=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' \
 	"$E2E_SRC/data/xid-catalog.json")
 SETUP="
@@ -99,8 +100,14 @@ node >/out/fail.after
 cp /var/lib/gk-fail/events.log /out/fail.events
 
 # back to two GPUs and in the pool (by hand, as an operator would after the repair)
+# The failed reload left its journal (its restore step failed): the first run finishes that one
+# (its driver load was done: the GPU is still missing), the next is a reload of its own.
 rm /etc/modprobe.d/fault.conf
-timeout 300 gpukeep reload --kill --json >/out/repair.json 2>&1; echo $? >/out/repair.rc
+for i in 1 2 3; do
+	timeout 300 gpukeep reload --kill --json --baseline /tmp/baseline.json >/out/repair$i.json 2>/out/repair$i.err
+	rc=$?; echo "$i $rc" >>/out/repair.runs; [ $rc = 0 ] && break
+done
+echo $rc >/out/repair.rc
 scontrol update nodename=$N state=resume
 until_ 60 sh -c "sinfo -h -n $N -o %t | grep -qx idle"; echo "$? $(node)" >/out/repair.node
 
@@ -161,7 +168,7 @@ check "3b (the same, gpukeepd stopped): the reload failed, the ladder climbed to
 	same "$(v invalid.reboot)" reboot
 check "... the node stays drained" same "$(v invalid.after | cut -d'|' -f1)" drain
 pcheck slurm "... with gpukeep's reason, which says the validation found the node different" \
-	'out.text("invalid.after").split("|", 1)[1].startswith("gpukeep: reload failed: the node differs from its state before the reload in 1 way(s)")'
+	'out.text("invalid.after").split("|", 1)[1].startswith("gpukeep: reload failed: the node differs from its state before the reload in ")'
 pcheck slurm "... the reload's report: validate failed on GPU 1 ($BDF, not bound), kept drained" \
 	'(lambda r: [s["status"] for s in r["report"]["steps"] if s["name"] == "validate"] == ["failed"] and any(d["object"] == "'"$BDF"'" and "not bound" in d["message"] for d in r["report"]["differences"]) and r["report"]["scheduler"]["resume"] == "kept-drained")('"$(report invalid)"')'
 e2e_done
