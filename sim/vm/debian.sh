@@ -15,6 +15,10 @@ DEBIAN_INCLUDE=systemd-sysv,udev,kmod,dbus,procps,libtirpc3
 # /usr merged by mmdebstrap's own hook, not by the usrmerge package, which would pull in perl
 # (45 MB more for the kernel to unpack at every boot).
 DEBIAN_HOOK=/usr/share/mmdebstrap/hooks/merged-usr
+# The Slurm flavour (--slurm) adds Debian's Slurm 22.05 (controller, node daemon, client) and
+# munge to the same root, in a cache of its own, so the plain node's boots do not pay for them;
+# iproute2 for the address nvsim-slurm-conf gives the loopback device.
+DEBIAN_SLURM_INCLUDE=slurmctld,slurmd,slurm-client,munge,iproute2
 MMDEBSTRAP_TIMEOUT=900	# seconds; about 30 s with a reachable mirror
 DPKG_TIMEOUT=300
 
@@ -92,16 +96,42 @@ debian_customize() {
 	# As after a node's first boot: the ConditionNeedsUpdate= units (ldconfig, sysusers, hwdb,
 	# catalog) have run for this /usr. The packages' postinst runs systemd-sysusers itself.
 	touch "$root/etc/.updated" "$root/var/.updated"
+	[ "$arg_slurm" = 0 ] || debian_customize_slurm "$root"
+}
+
+# The Slurm flavour: Debian's munge, slurmctld and slurmd units start at boot as on a real
+# node, once nvsim-slurm-conf.service has written slurm.conf for this host; nvsim-slurm-wait
+# waits for the node to be idle.
+debian_customize_slurm() {
+	local root=$1 src=$SIM_DIR/vm/debian/slurm
+	install -m 0755 "$src/nvsim-slurm-conf" "$root/usr/libexec/nvsim/nvsim-slurm-conf"
+	install -m 0755 "$src/nvsim-slurm-wait" "$root/usr/bin/nvsim-slurm-wait"
+	install -m 0644 "$src/nvsim-slurm-conf.service" "$root/etc/systemd/system/"
+	ln -sf ../nvsim-slurm-conf.service "$root/etc/systemd/system/multi-user.target.wants/"
+	[ -s "$root/etc/munge/munge.key" ] || die "$EXIT_BROKEN" "munge's postinst made no /etc/munge/munge.key"
+}
+
+# The cache and the package list of the flavour asked for.
+debian_flavour() {
+	if [ "$arg_slurm" = 1 ]; then
+		DEB_CACHE=$CACHE/debian-slurm
+		DEB_PACKAGES=$DEBIAN_INCLUDE,$DEBIAN_SLURM_INCLUDE
+		DEB_GUEST_FILES=("$SIM_DIR"/vm/debian/nvsim-* "$SIM_DIR"/vm/debian/slurm/*)
+	else
+		DEB_CACHE=$CACHE/debian
+		DEB_PACKAGES=$DEBIAN_INCLUDE
+		DEB_GUEST_FILES=("$SIM_DIR"/vm/debian/nvsim-*)
+	fi
 }
 
 # The root file system without the project: rebuilt when the kernel, the modules, the guest
 # files or the package list change (not when the mirror moves on: remove DIR/sim/debian).
 debian_build_base() {
-	local key tmp dir=$CACHE/debian
+	local key tmp dir=$DEB_CACHE t0
 	key=$( {
-		echo "$KPKG $KMOD_OUT $TOOLS_OUT $DEBIAN_SUITE $DEBIAN_INCLUDE $DEBIAN_HOOK ${DEBIAN_MASK[*]}"
+		echo "$KPKG $KMOD_OUT $TOOLS_OUT $DEBIAN_SUITE $DEB_PACKAGES $DEBIAN_HOOK ${DEBIAN_MASK[*]}"
 		mmdebstrap --version
-		hash_files "$SIM_DIR"/vm/debian/* "$SIM_DIR"/vm/debian.sh "$SIM_DIR"/vm/guest/nvsim-mknod
+		hash_files "${DEB_GUEST_FILES[@]}" "$SIM_DIR"/vm/debian.sh "$SIM_DIR"/vm/guest/nvsim-mknod
 	} | short_hash)
 	DEB_ROOTFS=$dir/rootfs-$key
 	BASE_LAYER=$dir/base-$key.cpio
@@ -110,9 +140,10 @@ debian_build_base() {
 	mkdir -p "$dir"
 	rm -rf "$dir"/rootfs-* "$dir"/base-* "$dir"/project-* "$dir"/.build.*
 	tmp=$(mktemp -d "$dir/.build.XXXXXX")
-	say "building the Debian $DEBIAN_SUITE root with mmdebstrap (about 30 s, once)"
+	say "building the Debian $DEBIAN_SUITE root with mmdebstrap (about 30 s, once): $DEB_PACKAGES"
+	t0=$SECONDS
 	if ! timeout "$MMDEBSTRAP_TIMEOUT" mmdebstrap --quiet --variant=minbase \
-		--include="$DEBIAN_INCLUDE" --hook-dir="$DEBIAN_HOOK" \
+		--include="$DEB_PACKAGES" --hook-dir="$DEBIAN_HOOK" \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
 		--dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
@@ -130,6 +161,7 @@ debian_build_base() {
 	mv "$tmp/root" "$DEB_ROOTFS"
 	mv "$tmp/base.cpio" "$BASE_LAYER"
 	rm -rf "$tmp"
+	say "the Debian root took $((SECONDS - t0)) s; its layer is $(($(stat -c %s "$BASE_LAYER") / 1048576)) MB"
 }
 
 # The project's packages, built by tools/build-deb when the sources changed.
@@ -147,7 +179,7 @@ debian_build_debs() {
 # only what dpkg created or changed (ctime after a mark), and the .deb files themselves, in
 # /var/cache/gpukeep-debs, for the tests that remove and install them again.
 debian_build_project() {
-	local key stage dir=$CACHE/debian names=() d
+	local key stage dir=$DEB_CACHE names=() d
 	key=$( {
 		basename "$BASE_LAYER"
 		hash_files "${DEBS[@]}"
@@ -176,6 +208,7 @@ debian_build_project() {
 }
 
 debian_prepare() {
+	debian_flavour
 	debian_install_packages
 	debian_build_base
 	debian_build_debs

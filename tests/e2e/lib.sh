@@ -50,10 +50,11 @@ e2e_prepare() {
 }
 
 # The same for the Debian node (sim/vm/run --userland debian): builds its root and the
-# project's packages on first use (root needed; about a minute).
+# project's packages on first use (root needed; about a minute). Runner options such as
+# --slurm (the flavour with Slurm, a root of its own) may follow.
 e2e_prepare_debian() {
 	local rc=0
-	"$E2E_RUNNER" --prepare --userland debian --build-dir "$E2E_BUILD" 2>"$E2E_TMP/prepare.err" || rc=$?
+	"$E2E_RUNNER" --prepare --userland debian "$@" --build-dir "$E2E_BUILD" 2>"$E2E_TMP/prepare.err" || rc=$?
 	if [ "$rc" = 77 ]; then
 		echo "1..0 # SKIP the Debian node cannot run here: $(tail -1 "$E2E_TMP/prepare.err")"
 		exit 77
