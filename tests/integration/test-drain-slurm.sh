@@ -99,13 +99,13 @@ gk_expect_exit 0 "reload --drain --dry-run (scheduler detected from SLURM_CONF)"
 	"$GPUKEEP" reload --drain --dry-run --root "$fixture" --state-dir "$ST" --reason "Xid 79 on 0000:07:00.0, reload"
 gk_check "... shows the drain it would do" -- grep -qx "slurm: would drain node $N: gpukeep: Xid 79 on 0000:07:00.0, reload" "$GK_TMP/last.out"
 gk_check "... and the resume" -- grep -q "would resume node $N if the reload succeeds" "$GK_TMP/last.out"
-gk_check "... and the reload's plan" -- grep -q "step 5/11: unload" "$GK_TMP/last.out"
+gk_check "... and the reload's plan" -- grep -q "step 5/[0-9]*: unload" "$GK_TMP/last.out"
 gk_check "... the node is left in the pool" -- slurm_node_idle
 
 gk_expect_exit 3 "a real reset --drain that the reset refuses" -- reset_bogus --drain --json --reason "Xid 79 on 0000:99:00.0, reset"
 gk_check "... the report's scheduler: drained, kept drained" -- \
 	test "$(json 'r["scheduler"]["kind"], r["scheduler"]["drain"], r["scheduler"]["resume"], r["exit"]')" = "slurm drained kept-drained 3"
-gk_check "... the reset ran (its lock step refused)" -- grep -q "^step 1/7: lock: FAILED" "$GK_TMP/last.err"
+gk_check "... the reset ran (its lock step refused)" -- grep -q "^step 1/[0-9]*: lock: FAILED" "$GK_TMP/last.err"
 gk_check "... the node stays drained, the reason saying why" -- \
 	reason_starts "gpukeep: reset refused: the nvidia driver is not loaded"
 back_in_service
