@@ -52,6 +52,7 @@ e2e_prepare() {
 # The same for the Debian node (sim/vm/run --userland debian): builds its root and the
 # project's packages on first use (root needed; about a minute). Runner options such as
 # --slurm (the flavour with Slurm, a root of its own) may follow.
+# shellcheck disable=SC2120 # options for the runner, none for most tests
 e2e_prepare_debian() {
 	local rc=0
 	"$E2E_RUNNER" --prepare --userland debian "$@" --build-dir "$E2E_BUILD" 2>"$E2E_TMP/prepare.err" || rc=$?
