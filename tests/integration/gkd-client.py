@@ -177,10 +177,18 @@ def cmd_rude(path, n):
 
 
 def cmd_midway(path, n):
+    # the daemon may refuse a connection (this uid's earlier ones not yet reaped: its per-uid
+    # cap) and close it before the half request is sent: a reset here is its answer, not a
+    # failure; what the test checks is that the daemon serves on afterwards
+    refused = 0
     for _ in range(int(n)):
         s = connect(path)
-        s.sendall(b'{"version":1,"request":"set-persistence","enabled":fal')
+        try:
+            s.sendall(b'{"version":1,"request":"set-persistence","enabled":fal')
+        except (BrokenPipeError, ConnectionResetError):
+            refused += 1
         s.close()
+    print(f"sent {int(n) - refused} refused {refused}")
     return 0
 
 

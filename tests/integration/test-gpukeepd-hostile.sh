@@ -21,9 +21,10 @@ ROOT=$(gkd_root hgx-8gpu)
 ALL="$(gkd_all_gpus 8) nvidiactl"
 HOSTILE="$GK_SOURCE_DIR/tests/integration/gkd-hostile.py"
 S=(--socket "$GKD_SOCK")
-# a root client is answered promptly: each of N status requests within 1 s (a loaded CI machine
-# is slow; a locked-out root waits for ever, or is refused)
-PROBE_MS=1000
+# a root client is answered promptly: each of N status requests within 5 s (a loaded 2-core CI
+# machine under ASan took over 1 s now and then; a locked-out root waits for ever, or is
+# refused, and the slow clients here hold their connections for 30 s)
+PROBE_MS=5000
 # an ASan build keeps freed memory in quarantine: RSS says nothing there
 ASAN=0
 grep -q __asan_init "$GPUKEEPD" && ASAN=1
@@ -57,7 +58,7 @@ gkd_rss_kb()
 expect_idle()
 {
 	local i fds rss
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 400; i++)); do # up to 20 s: closing thousands takes a while under load
 		fds=$(gkd_fds)
 		[ "$fds" -eq "$IDLE_FDS" ] && break
 		sleep 0.05
@@ -161,8 +162,9 @@ expect_idle "30 clients that never read"
 
 # --- 3. disconnects mid-request and mid-reply, oversized lines ---
 gk_check "500 disconnects mid-reply" -- as_uid 20013 /usr/bin/python3 "$HOSTILE" mid-reply "$GKD_SOCK" 500
-gk_check "500 disconnects mid-request" -- as_uid 20013 /usr/bin/python3 \
-	"$GK_SOURCE_DIR/tests/integration/gkd-client.py" midway "$GKD_SOCK" 500
+MID=$(as_uid 20013 /usr/bin/python3 "$GK_SOURCE_DIR/tests/integration/gkd-client.py" midway \
+	"$GKD_SOCK" 500 2>&1)
+gk_result $? "500 disconnects mid-request ($(echo "$MID" | tail -1 | cut -c1-80))"
 OUT=$(hostile oversized "$GKD_SOCK" 4000000)
 gk_check "a 4 MB line: line-too-long, then a close ($(echo "$OUT" | tail -1 | cut -c1-60))" -- \
 	grep -q '"line-too-long"' <<<"$OUT"
