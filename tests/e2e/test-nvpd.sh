@@ -120,7 +120,7 @@ check "reload through the RPC: exit 0" same "$(v reload.rc)" 0
 sed 's/^/# reload: /' "$E2E_TMP/nvpd/reload.err" 2>/dev/null | tail -14
 check "... gpukeepd held only the GPU set on before it" same "$(v fds.before)" 1
 pcheck nvpd "... its report: nvidia-persistenced released and re-acquired, every step done" \
-	'j("reload.json")["daemon"] == "nvidia-persistenced" and [s["status"] for s in j("reload.json")["steps"]] == ["done"] * 11'
+	'j("reload.json")["daemon"] == "nvidia-persistenced" and [s["status"] for s in j("reload.json")["steps"]] == ["done"] * 12'
 pcheck nvpd "... the stop step set its GPU disabled, the restore has it held again" \
 	'"nvidia-persistenced set its GPU(s) disabled" in [s for s in j("reload.json")["steps"] if s["name"] == "stop"][0]["detail"] and "nvidia-persistenced holds 1/1 GPU(s) again" in [s for s in j("reload.json")["steps"] if s["name"] == "restore"][0]["detail"]'
 check "... the driver was unloaded and loaded again" same "$(v loads.reload)" "$(($(v loads.before) + 1))"
