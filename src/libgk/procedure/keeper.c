@@ -98,6 +98,22 @@ int keeper_nvpd_set(const struct gk_node_ops *ops, const char *socket, char *con
 	return first;
 }
 
+int keeper_nvpd_reacquire(const struct gk_node_ops *ops, const char *socket, char *const *gpus,
+			  bool *released, char ***failed)
+{
+	_cleanup_free_ char *why = NULL, *what = NULL;
+	int r = keeper_nvpd_set(ops, socket, gpus, true, &why);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r >= 0) {
+		*released = false;
+		return 0;
+	}
+	what = strdup_printf("nvidia-persistenced (set enabled: %s)", strna(why));
+	return what ? strv_extend(failed, what) : -ENOMEM;
+}
+
 int keeper_nvpd_settled(const struct gk_node_ops *ops, const char *socket, char *const *gpus,
 			unsigned *ret_held, unsigned *ret_wanted)
 {

@@ -50,6 +50,14 @@ int keeper_nvpd_kept(const struct gk_node_ops *ops, const char *socket, char *co
 int keeper_nvpd_set(const struct gk_node_ops *ops, const char *socket, char *const *gpus,
 		    bool enabled, char **ret_failed);
 
+/*
+ * nvidia-persistenced's re-acquire after a release: @gpus set enabled (keeper_nvpd_set()); on
+ * success *released becomes false, on failure "nvidia-persistenced (set enabled: ...)" is
+ * added to @failed. Returns 0, or -ENOMEM.
+ */
+int keeper_nvpd_reacquire(const struct gk_node_ops *ops, const char *socket, char *const *gpus,
+			  bool *released, char ***failed);
+
 /* nvidia-persistenced: how many of @gpus read enabled (*ret_held) of how many (*ret_wanted).
  * 0, or the first -errno (the counts are still written). */
 int keeper_nvpd_settled(const struct gk_node_ops *ops, const char *socket, char *const *gpus,

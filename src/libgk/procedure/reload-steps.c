@@ -386,18 +386,8 @@ int step_stop(struct gk_engine *e, char **ret_detail)
  * failure is named in *failed. */
 static int acquire_nvpd(struct reload_ctx *c, char ***failed)
 {
-	_cleanup_free_ char *why = NULL, *what = NULL;
-	int r;
-
-	r = keeper_nvpd_set(c->ops, c->rec.daemon_socket, c->rec.daemon_gpus, true, &why);
-	if (r == -ENOMEM)
-		return r;
-	if (r >= 0) {
-		c->rec.daemon_released = false;
-		return 0;
-	}
-	what = strdup_printf("nvidia-persistenced (set enabled: %s)", strna(why));
-	return what ? strv_extend(failed, what) : -ENOMEM;
+	return keeper_nvpd_reacquire(c->ops, c->rec.daemon_socket, c->rec.daemon_gpus,
+				     &c->rec.daemon_released, failed);
 }
 
 /* The daemon re-acquires; stopped units start only before the load (a roll back): after it,

@@ -446,17 +446,8 @@ int reset_step_stop(struct gk_engine *e, char **ret_detail)
  * a failure is named in *failed. */
 static int nvpd_acquire(struct reset_ctx *c, char ***failed)
 {
-	_cleanup_free_ char *why = NULL, *what = NULL;
-	int r = keeper_nvpd_set(c->ops, c->rec.daemon_socket, c->rec.daemon_held, true, &why);
-
-	if (r == -ENOMEM)
-		return r;
-	if (r >= 0) {
-		c->rec.daemon_released = false;
-		return 0;
-	}
-	what = strdup_printf("nvidia-persistenced (set enabled: %s)", strna(why));
-	return what ? strv_extend(failed, what) : -ENOMEM;
+	return keeper_nvpd_reacquire(c->ops, c->rec.daemon_socket, c->rec.daemon_held,
+				     &c->rec.daemon_released, failed);
 }
 
 /* After the reset nvidia-persistenced takes the GPUs again at once when it runs; one that had
