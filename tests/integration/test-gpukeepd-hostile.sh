@@ -110,7 +110,7 @@ for uid in 20001 20002 20003 20004 20005 20006 20007 20008; do
 	HOLDERS+=("$fd")
 	PIDS+=("$!")
 done
-for ((i = 0; i < 200; i++)); do
+for ((i = 0; i < 400; i++)); do # up to 20 s: each waits for its refusals to stop coming
 	[ "$(cat "$GK_TMP"/hold-*.out 2>/dev/null | grep -c served)" -eq 8 ] && break
 	sleep 0.05
 done
