@@ -29,6 +29,8 @@ struct fake {
 	bool requeue_refused;  /* scontrol requeue fails */
 	bool requeue_empties;  /* a requeue takes every job off the node */
 	unsigned updates;      /* scontrol update/requeue/reboot calls seen */
+	unsigned shows;	       /* scontrol show node calls seen */
+	unsigned squeues;      /* squeue calls seen */
 	char last_update[512]; /* their arguments, joined */
 };
 
@@ -57,10 +59,12 @@ static inline int fake_run(void *userdata, char *const argv[], unsigned timeout_
 		return 0;
 	}
 	if (strcmp(argv[0], "squeue") == 0) {
+		f->squeues++;
 		for (unsigned i = 0; i < f->jobs; i++)
 			snprintf(out + strlen(out), sizeof(out) - strlen(out), "%u\n", 100 + i);
 		f->jobs -= f->jobs < f->drop_jobs ? f->jobs : f->drop_jobs;
 	} else if (strcmp(argv[1], "show") == 0) {
+		f->shows++;
 		if (strcmp(argv[4], "n1") != 0) {
 			*ret = (struct spawn_output){.status = 1,
 						     .out = fake_dup(""),

@@ -136,6 +136,44 @@ static void test_drain_resume(void **state)
 	assert_int_equal(f.updates, 2);
 }
 
+/* The record sched_open() read decides the first drain when it is fresh; an update or its age
+ * makes the next decision ask again. */
+static void test_open_record_reused(void **state)
+{
+	struct fake f = {.state = "IDLE"};
+	enum gk_sched_verdict v;
+	struct gk_sched s;
+
+	open_fake(&s, &f);
+	assert_int_equal(f.shows, 1);
+	assert_int_equal(sched_drain(&s, "Xid 79", &v), 0);
+	assert_int_equal(v, GK_SCHED_ACT);
+	assert_int_equal(f.shows, 2); /* the check after the update only */
+	/* used once: the next decision asks */
+	assert_int_equal(sched_drain(&s, "Xid 79", &v), 0);
+	assert_int_equal(v, GK_SCHED_ALREADY);
+	assert_int_equal(f.shows, 3);
+
+	/* too old: someone drained the node since the open, and the decision sees it */
+	open_fake(&s, &f);
+	snprintf(f.reason, sizeof(f.reason), "disk full");
+	s.seen_ms -= GK_SCHED_REUSE_MS + 1;
+	assert_int_equal(sched_drain(&s, "Xid 79", &v), 0);
+	assert_int_equal(v, GK_SCHED_FOREIGN);
+
+	/* outdated by an update in between (a resume): asked again */
+	f = (struct fake){.state = "IDLE+DRAIN", .reason = "gpukeep: Xid 48"};
+	open_fake(&s, &f);
+	assert_int_equal(sched_resume_if_ours(&s, NULL, &v), 0);
+	assert_int_equal(v, GK_SCHED_ACT);
+	f.shows = 0;
+	assert_int_equal(sched_reboot_asap(&s, "Xid 79", &v), 0);
+	assert_int_equal(v, GK_SCHED_ACT);
+	assert_int_equal(f.shows, 1);
+	assert_string_equal(f.last_update,
+			    "reboot ASAP nextstate=RESUME reason=gpukeep: Xid 79 n1");
+}
+
 static void test_foreign_left_alone(void **state)
 {
 	struct fake f = {.state = "IDLE+DRAIN", .reason = "disk full"};
@@ -348,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_decide_drain),
 		cmocka_unit_test(test_decide_resume),
 		cmocka_unit_test(test_drain_resume),
+		cmocka_unit_test(test_open_record_reused),
 		cmocka_unit_test(test_foreign_left_alone),
 		cmocka_unit_test(test_edited_left_alone),
 		cmocka_unit_test(test_drain_did_not_take),

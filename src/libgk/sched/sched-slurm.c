@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "sched/sched-slurm.h"
 #include "string-util.h"
+#include "time-util.h"
 
 static const char *prog(const char *env, const char *def)
 {
@@ -96,6 +97,15 @@ static int slurm_query(struct gk_sched *s, struct gk_slurm_node *ret)
 	return query_name(s, s->node, ret);
 }
 
+/* The node found: its name as slurmctld spells it, and the record, for the first decision. */
+static int resolved(struct gk_sched *s, const struct gk_slurm_node *n)
+{
+	snprintf(s->node, sizeof(s->node), "%s", n->name);
+	s->seen = *n;
+	s->seen_ms = now_ms();
+	return 0;
+}
+
 static int slurm_resolve(struct gk_sched *s, const char *want)
 {
 	char host[GK_SLURM_NAME_MAX] = "", shorthost[GK_SLURM_NAME_MAX];
@@ -108,8 +118,7 @@ static int slurm_resolve(struct gk_sched *s, const char *want)
 			return sched_error(s, r, "slurmctld knows no node %s", want);
 		if (r < 0)
 			return r;
-		snprintf(s->node, sizeof(s->node), "%s", n.name);
-		return 0;
+		return resolved(s, &n);
 	}
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		return sched_error(s, -errno, "cannot read the host name: %m");
@@ -124,8 +133,7 @@ static int slurm_resolve(struct gk_sched *s, const char *want)
 				   shorthost);
 	if (r < 0)
 		return r;
-	snprintf(s->node, sizeof(s->node), "%s", n.name);
-	return 0;
+	return resolved(s, &n);
 }
 
 /* scontrol with @args after the program name; the output is dropped. */
@@ -137,6 +145,7 @@ static int scontrol(struct gk_sched *s, char *const args[])
 
 	for (size_t i = 0; args[i] && i + 2 < ELEMENTSOF(argv); i++)
 		argv[i + 1] = args[i];
+	s->seen_ms = 0; /* whatever it does, the record sched_open() read is outdated */
 	r = run(s, argv, &o);
 	if (r < 0)
 		return r;

@@ -83,6 +83,7 @@ int sched_open(struct gk_sched *s, enum gk_sched_kind kind, const char *node)
 	s->kind = kind;
 	s->ops = kind == GK_SCHED_KIND_SLURM ? &slurm_ops : &none_ops;
 	s->node[0] = s->reason[0] = s->error[0] = '\0';
+	s->seen_ms = 0;
 	if (s->call_timeout_ms == 0)
 		s->call_timeout_ms = GK_SCHED_DEFAULT_CALL_TIMEOUT_MS;
 	if (s->ops->resolve_node)
@@ -133,9 +134,14 @@ static int drain_prepare(struct gk_sched *s, const char *fault, bool has_op, cha
 		*ret_verdict = GK_SCHED_UNMANAGED;
 		return 0;
 	}
-	r = sched_query(s, &n);
-	if (r < 0)
-		return r;
+	if (s->seen_ms && now_ms() - s->seen_ms <= GK_SCHED_REUSE_MS) {
+		n = s->seen; /* just read by sched_open(): asking again would say the same */
+	} else {
+		r = sched_query(s, &n);
+		if (r < 0)
+			return r;
+	}
+	s->seen_ms = 0;
 	*ret_verdict = sched_decide_drain(&n);
 	if (*ret_verdict == GK_SCHED_ALREADY)
 		snprintf(s->reason, sizeof(s->reason), "%s", n.reason);

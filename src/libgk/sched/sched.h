@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "sched/sched-policy.h"
 #include "sched/slurm-parse.h"
@@ -17,6 +18,9 @@
 #define GK_SCHED_SQUEUE_ENV		 "GPUKEEP_SQUEUE"
 #define GK_SCHED_DEFAULT_CALL_TIMEOUT_MS 10000
 #define GK_SCHED_OUTPUT_MAX		 (256 * 1024) /* bytes of one command's stdout we read */
+/* How old the record sched_open() read may be for the first drain decision to use it instead of
+ * asking again: one scontrol call saved, a window no wider than Slurm's own (no compare-and-set) */
+#define GK_SCHED_REUSE_MS		 1000
 
 enum gk_sched_kind {
 	GK_SCHED_KIND_NONE,
@@ -51,6 +55,11 @@ struct gk_sched {
 	char node[GK_SLURM_NAME_MAX];	  /* the node's name as the scheduler knows it */
 	char reason[GK_SLURM_REASON_MAX]; /* the reason this handle drained with, or "" */
 	char error[512];		  /* the last failure in words, or "" */
+	/* the node as sched_open() read it to find its name, and when (now_ms(); 0: none, or used
+	 * or outdated by an update): the first drain or reboot decision within GK_SCHED_REUSE_MS
+	 * takes it instead of one more `scontrol show node` */
+	struct gk_slurm_node seen;
+	int64_t seen_ms;
 };
 
 /*
