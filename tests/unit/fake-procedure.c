@@ -98,6 +98,15 @@ void fake_write_file(struct fake *f, const char *name, const char *text)
 	assert_int_equal(write_file_atomic_at(f->dirfd, name, text, strlen(text), 0600), 0);
 }
 
+void fake_journal_unfinished(struct fake *f, const char *name, const char *kind, int version)
+{
+	_cleanup_free_ char *j = strdup_printf("{\"schema\": \"gpukeep.journal\", \"version\": %d, "
+					       "\"kind\": \"%s\", \"finished\": false}",
+					       version, kind);
+
+	fake_write_file(f, name, j);
+}
+
 struct json_object *fake_journal_record(struct fake *f, const char *name,
 					struct json_object **ret_rec)
 {

@@ -39,6 +39,10 @@ void fake_expect_all_done(const struct gk_engine_result *run, const struct gk_pr
 /* Writes @text as the file @name in @f's state directory; a failure fails the test. */
 void fake_write_file(struct fake *f, const char *name, const char *text);
 
+/* Writes the journal @name as an unfinished run of @kind ("reload", "reset") left it, in
+ * journal format @version, with nothing more in it. */
+void fake_journal_unfinished(struct fake *f, const char *name, const char *kind, int version);
+
 /* The journal @name parsed (free it with json_object_put()), its "record" in *@ret_rec; a
  * journal that cannot be read, or has no record, fails the test. */
 struct json_object *fake_journal_record(struct fake *f, const char *name,

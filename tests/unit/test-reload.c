@@ -222,11 +222,9 @@ static void test_load_fails_then_resume(void **state)
 
 static void test_pending_reset_blocks(void **state)
 {
-	static const char j[] = "{\"schema\": \"gpukeep.journal\", \"version\": 2, \"kind\": "
-				"\"reset\", \"finished\": false}";
 	struct gk_reload_result r;
 
-	fake_write_file(&f, "reset.journal", j);
+	fake_journal_unfinished(&f, "reset.journal", "reset", 2);
 	assert_int_equal(reload(true, false, &r), GK_EXIT_PRECONDITION);
 	expect_in(r.run.error, "an interrupted reset must be finished first");
 	expect_in(r.run.error, "run 'gpukeep reset' to finish it");
@@ -250,11 +248,9 @@ static void test_lock_busy(void **state)
 
 static void test_journal_of_another_kind(void **state)
 {
-	static const char j[] = "{\"schema\": \"gpukeep.journal\", \"version\": 9, \"kind\": "
-				"\"reload\", \"finished\": false}";
 	struct gk_reload_result r;
 
-	fake_write_file(&f, GK_RELOAD_JOURNAL, j);
+	fake_journal_unfinished(&f, GK_RELOAD_JOURNAL, "reload", 9);
 	assert_int_equal(reload(true, false, &r), GK_EXIT_PRECONDITION);
 	expect_in(r.run.error, "(reload.journal in the state directory");
 	expect_in(r.run.error, "cannot be resumed by this gpukeep");

@@ -379,11 +379,9 @@ static void test_reset_fails(void **state)
 
 static void test_pending_reload_blocks(void **state)
 {
-	static const char j[] = "{\"schema\": \"gpukeep.journal\", \"version\": 2, \"kind\": "
-				"\"reload\", \"finished\": false}";
 	struct gk_reset_result r;
 
-	fake_write_file(&f, "reload.journal", j);
+	fake_journal_unfinished(&f, "reload.journal", "reload", 2);
 	assert_int_equal(reset("2", false, false, &r), GK_EXIT_PRECONDITION);
 	expect_in(r.run.error, "an interrupted reload must be finished first");
 	reset_result_done(&r);
