@@ -15,11 +15,11 @@
 struct gk_engine_opts fake_engine_opts(struct fake *f, bool dry_run);
 
 /* A reload's options on @f: gpukeepd's socket, systemctl, the NVML helper on, a grace of 1 s;
- * no kill and the real fabric (set them). */
+ * no kill, no fabric ops or timeout (set them where the test wants them). */
 struct gk_reload_opts fake_reload_opts(struct fake *f, bool dry_run);
 
-/* A reset's options on @f: as a reload's, with nvidia-smi and the NVML helper off; the GPU is
- * fake_reset()'s. */
+/* A reset's options on @f: as a reload's, but with "nvidia-smi" as the reset command and the
+ * NVML helper off; fake_reset() names the GPU. */
 struct gk_reset_opts fake_reset_opts(struct fake *f, bool dry_run);
 
 /* Runs the reload @o and returns its exit code; the result is left in *@ret (free it with
@@ -27,7 +27,7 @@ struct gk_reset_opts fake_reset_opts(struct fake *f, bool dry_run);
 int fake_reload(const struct gk_reload_opts *o, struct gk_reload_result *ret);
 
 /* Runs the reset @o of the GPU @gpu (NULL: none named) as fake_reload() runs a reload; @o's GPU
- * fields are set here. */
+ * fields are set for the run and cleared after it. */
 int fake_reset(struct gk_reset_opts *o, const char *gpu, struct gk_reset_result *ret);
 
 /* Fails the test unless @exit (a run's, whose result is @run) is @want, with @run's error. */
