@@ -91,7 +91,8 @@ struct fake {
 	uint64_t clock_ms; /* fake_clock_*(): sleeping moves it */
 };
 
-#define FAKE_FM_PID 777
+#define FAKE_FM_PID   777
+#define FAKE_NVPD_PID 77
 
 static inline void fake_log(struct fake *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -475,6 +476,16 @@ static inline void fake_nvswitch(struct fake *f, bool unit)
 	f->eops.now_ms = fake_clock_now;
 }
 
+/* Makes @f a node whose GPUs nvidia-persistenced keeps, not gpukeepd: its pid FAKE_NVPD_PID,
+ * persistence enabled on the first @n_on GPUs. */
+static inline void fake_nvpd(struct fake *f, unsigned n_on)
+{
+	f->daemon = 0;
+	f->nvpd = FAKE_NVPD_PID;
+	for (unsigned i = 0; i < n_on && i < 8; i++)
+		f->nvpd_on[i] = true;
+}
+
 static inline void fake_init(struct fake *f)
 {
 	*f = (struct fake){.modules = FAKE_MODULES,
@@ -522,40 +533,6 @@ static inline void fake_expect_order(const struct fake *f, const char *a, const 
 
 	if (!x || !y || x > y)
 		fail_msg("'%s' not before '%s' in '%s'", a, b, f->log);
-}
-
-/* The finished journal @last as an unfinished one of an older version: the steps named in @drop
- * (NULL-terminated) left out, those from @pending_from on pending. Free with
- * fake_journal_write(). */
-static inline struct json_object *fake_journal_older(struct fake *f, const char *last,
-						     const char *const *drop, size_t pending_from)
-{
-	struct json_object *j = NULL, *steps, *kept = json_object_new_array();
-
-	assert_int_equal(json_parse_file_at(f->dirfd, last, 1 << 20, &j, NULL), 0);
-	json_object_object_add(j, "finished", json_object_new_boolean(false));
-	steps = json_object_object_get(j, "steps");
-	for (size_t i = 0, n = 0; i < json_object_array_length(steps); i++) {
-		struct json_object *st = json_object_array_get_idx(steps, i);
-
-		if (strv_contains((char *const *)drop,
-				  json_object_get_string(json_object_object_get(st, "name"))))
-			continue;
-		if (n++ >= pending_from)
-			json_object_object_add(st, "status", json_object_new_string("pending"));
-		json_object_array_add(kept, json_object_get(st));
-	}
-	json_object_object_add(j, "steps", kept);
-	return j;
-}
-
-/* Writes @j as the journal @name and frees it. */
-static inline void fake_journal_write(struct fake *f, const char *name, struct json_object *j)
-{
-	const char *text = json_object_to_json_string(j);
-
-	assert_int_equal(write_file_atomic_at(f->dirfd, name, text, strlen(text), 0600), 0);
-	json_object_put(j);
 }
 
 /* sys/bus/pci/devices/<pci>/{driver,remove} for @n GPUs under the fake root. */

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "core/gk-exit.h"
-#include "fake-node.h"
+#include "fake-procedure.h"
 #include "node/nvswitch.h"
 #include "nvml/nvml-api.h"
 #include "procedure/fabric.h"
@@ -61,31 +61,12 @@ static int teardown(void **state)
 
 static int reload(bool dry_run, struct gk_reload_result *ret)
 {
-	struct gk_reload_opts o = {
-		.root = f.dir,
-		.socket = "/run/gpukeep/socket",
-		.systemctl = "systemctl",
-		.nvml = true,
-		.kill = true,
-		.grace_ms = 1000,
-		.fabric_timeout_ms = 60000,
-		.fabric = &f.fabric,
-		.ops = &f.ops,
-		.engine = {.state_dirfd = f.dirfd,
-			   .state_dir = f.dir,
-			   .dry_run = dry_run,
-			   .ops = &f.eops},
-	};
-	struct gk_reload_result res;
-	int exit;
+	struct gk_reload_opts o = fake_reload_opts(&f, dry_run);
 
-	assert_int_equal(reload_run(&o, &res), 0);
-	exit = res.run.exit;
-	if (ret)
-		*ret = res;
-	else
-		reload_result_done(&res);
-	return exit;
+	o.kill = true;
+	o.fabric_timeout_ms = 60000;
+	o.fabric = &f.fabric;
+	return fake_reload(&o, ret);
 }
 
 static void test_process(void **state)
@@ -258,8 +239,7 @@ static void test_old_journal_resumes(void **state)
 
 	f.log[0] = f.said[0] = 0;
 	f.fabric_polls = 0;
-	if (reload(false, &r) != GK_EXIT_OK)
-		fail_msg("resume: %s", strna(r.run.error));
+	fake_expect_exit(reload(false, &r), GK_EXIT_OK, &r.run);
 	assert_true(r.run.resumed);
 	expect_in(f.said, "step 6/12: load: done by an earlier run");
 	fake_expect_order(&f, "fabric completed", "systemctl start dcgm.service");

@@ -16,7 +16,7 @@
 
 #include "baseline/baseline.h"
 #include "core/gk-exit.h"
-#include "fake-node.h"
+#include "fake-procedure.h"
 #include "lockfile.h"
 #include "nvpd/nvpd-client.h"
 #include "procedure/keeper.h"
@@ -40,29 +40,10 @@ static int teardown(void **state)
 /* Runs a reload on the fake node; the result's exit is returned, *ret kept when given. */
 static int reload(bool kill, bool dry_run, struct gk_reload_result *ret)
 {
-	struct gk_reload_opts o = {
-		.root = f.dir,
-		.socket = "/run/gpukeep/socket",
-		.systemctl = "systemctl",
-		.nvml = true,
-		.kill = kill,
-		.grace_ms = 1000,
-		.ops = &f.ops,
-		.engine = {.state_dirfd = f.dirfd,
-			   .state_dir = f.dir,
-			   .dry_run = dry_run,
-			   .ops = &f.eops},
-	};
-	struct gk_reload_result res;
-	int exit;
+	struct gk_reload_opts o = fake_reload_opts(&f, dry_run);
 
-	assert_int_equal(reload_run(&o, &res), 0);
-	exit = res.run.exit;
-	if (ret)
-		*ret = res;
-	else
-		reload_result_done(&res);
-	return exit;
+	o.kill = kill;
+	return fake_reload(&o, ret);
 }
 
 static void test_happy(void **state)
@@ -71,9 +52,7 @@ static void test_happy(void **state)
 
 	f.holder_unit = true;
 	assert_int_equal(reload(true, false, &r), GK_EXIT_OK);
-	assert_int_equal(r.run.journal.n_steps, reload_procedure.n_steps);
-	for (size_t i = 0; i < r.run.journal.n_steps; i++)
-		assert_int_equal(r.run.journal.steps[i].status, GK_STEP_DONE);
+	fake_expect_all_done(&r.run, &reload_procedure);
 	/* in order: release, stop the unit, unload leaves first, load, start, re-acquire */
 	expect_in(
 		f.log,
@@ -243,11 +222,9 @@ static void test_load_fails_then_resume(void **state)
 
 static void test_pending_reset_blocks(void **state)
 {
-	static const char j[] = "{\"schema\": \"gpukeep.journal\", \"version\": 2, \"kind\": "
-				"\"reset\", \"finished\": false}";
 	struct gk_reload_result r;
 
-	assert_int_equal(write_file_atomic_at(f.dirfd, "reset.journal", j, strlen(j), 0600), 0);
+	fake_journal_unfinished(&f, "reset.journal", "reset", 2);
 	assert_int_equal(reload(true, false, &r), GK_EXIT_PRECONDITION);
 	expect_in(r.run.error, "an interrupted reset must be finished first");
 	expect_in(r.run.error, "run 'gpukeep reset' to finish it");
@@ -271,11 +248,9 @@ static void test_lock_busy(void **state)
 
 static void test_journal_of_another_kind(void **state)
 {
-	static const char j[] = "{\"schema\": \"gpukeep.journal\", \"version\": 9, \"kind\": "
-				"\"reload\", \"finished\": false}";
 	struct gk_reload_result r;
 
-	assert_int_equal(write_file_atomic_at(f.dirfd, GK_RELOAD_JOURNAL, j, strlen(j), 0600), 0);
+	fake_journal_unfinished(&f, GK_RELOAD_JOURNAL, "reload", 9);
 	assert_int_equal(reload(true, false, &r), GK_EXIT_PRECONDITION);
 	expect_in(r.run.error, "(reload.journal in the state directory");
 	expect_in(r.run.error, "cannot be resumed by this gpukeep");
@@ -288,17 +263,15 @@ static void test_journal_of_another_kind(void **state)
 /* nvidia-persistenced instead of gpukeepd: GPU 1 enabled, GPU 2 disabled by its operator */
 static void nvpd_node(void)
 {
-	f.daemon = 0;
-	f.nvpd = 77;
+	fake_nvpd(&f, 1);
 	f.n_gpus = 2;
-	f.nvpd_on[0] = true;
 }
 
 static void test_nvpd_happy(void **state)
 {
 	struct gk_reload_result r;
-	_cleanup_free_ char *last = NULL, *error = NULL;
-	struct json_object *o = NULL, *rec = NULL, *gpus = NULL;
+	_cleanup_free_ char *last = NULL;
+	struct json_object *o, *rec = NULL, *gpus = NULL;
 
 	nvpd_node();
 	assert_int_equal(reload(true, false, &r), GK_EXIT_OK);
@@ -322,9 +295,7 @@ static void test_nvpd_happy(void **state)
 	assert_int_equal(read_full_file_at(f.dirfd, GK_RELOAD_JOURNAL_LAST, 1 << 20, &last, NULL),
 			 0);
 	expect_in(last, "\"daemon_kind\":\"nvidia-persistenced\"");
-	assert_int_equal(json_parse_file_at(f.dirfd, GK_RELOAD_JOURNAL_LAST, 1 << 20, &o, &error),
-			 0);
-	assert_true(json_object_object_get_ex(o, "record", &rec));
+	o = fake_journal_record(&f, GK_RELOAD_JOURNAL_LAST, &rec);
 	assert_true(json_object_object_get_ex(rec, "daemon_gpus", &gpus));
 	assert_int_equal(json_object_array_length(gpus), 1);
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(gpus, 0)),
@@ -403,23 +374,13 @@ static void test_nvpd_keeps_ctl(void **state)
 /* The record of a reload killed after the load, from its journal (freed by the caller). */
 static struct json_object *killed_after_load(void)
 {
-	struct json_object *o = NULL, *rec = NULL;
-	_cleanup_free_ char *error = NULL;
+	struct json_object *rec;
 
 	nvpd_node();
 	f.no_load = "nvidia_drm";
 	assert_int_equal(reload(true, false, NULL), GK_EXIT_NEEDS_PERSON);
 	assert_false(f.nvpd_on[0]);
-	assert_int_equal(json_parse_file_at(f.dirfd, GK_RELOAD_JOURNAL, 1 << 20, &o, &error), 0);
-	assert_true(json_object_object_get_ex(o, "record", &rec));
-	return o;
-}
-
-static void write_journal(struct json_object *o)
-{
-	const char *s = json_object_to_json_string(o);
-
-	assert_int_equal(write_file_atomic_at(f.dirfd, GK_RELOAD_JOURNAL, s, strlen(s), 0600), 0);
+	return fake_journal_record(&f, GK_RELOAD_JOURNAL, &rec);
 }
 
 /* A resumed reload re-acquires through the daemon its journal names. */
@@ -461,7 +422,7 @@ static void test_journal_daemon_kind(void **state)
 	json_object_object_add(rec, "daemon_kind", json_object_new_string("nvidia-fooed"));
 	assert_int_equal(reload_record_from_json(rec, &x, &error), -EBADMSG);
 	expect_in(error, "record: daemon_kind: unknown daemon 'nvidia-fooed'");
-	write_journal(o);
+	fake_journal_write(&f, GK_RELOAD_JOURNAL, json_object_get(o));
 	f.log[0] = 0;
 	f.no_load = NULL;
 	assert_int_equal(reload(true, false, &r), GK_EXIT_PRECONDITION);
@@ -479,7 +440,7 @@ static void test_journal_daemon_kind(void **state)
 	assert_int_equal(strv_length(x.daemon_gpus), 0);
 	reload_record_done(&x);
 	json_object_object_add(rec, "daemon_socket", json_object_new_string("/run/gpukeep/socket"));
-	write_journal(o);
+	fake_journal_write(&f, GK_RELOAD_JOURNAL, json_object_get(o));
 	f.daemon = 100;
 	assert_int_equal(reload(false, false, &r), GK_EXIT_OK);
 	expect_in(f.log, "load nvidia_drm;reenumerate;acquire all;");

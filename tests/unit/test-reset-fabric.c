@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "core/gk-exit.h"
-#include "fake-node.h"
+#include "fake-procedure.h"
 #include "procedure/reset-plan.h"
 #include "procedure/reset.h"
 
@@ -55,7 +55,7 @@ static int nvml(void *u, enum gk_nvml_job job, const char *file, const char *gpu
 	json_object_object_add(o, "retired_pages_pending", json_object_new_array());
 	json_object_object_add(o, "remapped_rows_pending", json_object_new_array());
 	text = json_object_to_json_string(o);
-	assert_int_equal(write_file_atomic_at(f.dirfd, file, text, strlen(text), 0600), 0);
+	fake_write_file(&f, file, text);
 	json_object_put(o);
 	nvlink_reads++;
 	return 0;
@@ -85,39 +85,13 @@ static int teardown(void **state)
 
 static int reset(const char *gpu, bool dry_run, struct gk_reset_result *ret)
 {
-	struct gk_gpusel sel;
-	const char *texts[] = {gpu, NULL};
-	struct gk_reset_opts o = {
-		.root = f.dir,
-		.gpus = &sel,
-		.gpu_texts = texts,
-		.n_gpus = gpu ? 1 : 0,
-		.socket = "/run/gpukeep/socket",
-		.systemctl = "systemctl",
-		.nvidia_smi = "nvidia-smi",
-		.nvml = true,
-		.kill = true,
-		.grace_ms = 1000,
-		.fabric_timeout_ms = 30000,
-		.fabric = &f.fabric,
-		.ops = &f.ops,
-		.engine = {.state_dirfd = f.dirfd,
-			   .state_dir = f.dir,
-			   .dry_run = dry_run,
-			   .ops = &f.eops},
-	};
-	struct gk_reset_result res;
-	int exit;
+	struct gk_reset_opts o = fake_reset_opts(&f, dry_run);
 
-	if (gpu)
-		assert_int_equal(gpusel_parse(gpu, &sel), 0);
-	assert_int_equal(reset_run(&o, &res), 0);
-	exit = res.run.exit;
-	if (ret)
-		*ret = res;
-	else
-		reset_result_done(&res);
-	return exit;
+	o.nvml = true;
+	o.kill = true;
+	o.fabric_timeout_ms = 30000;
+	o.fabric = &f.fabric;
+	return fake_reset(&o, gpu, ret);
 }
 
 static void test_rule(void **state)
@@ -308,8 +282,7 @@ static void test_old_journal_resumes(void **state)
 	fake_journal_write(&f, GK_RESET_JOURNAL, j);
 
 	f.log[0] = f.said[0] = 0;
-	if (reset(NULL, false, &r) != GK_EXIT_OK)
-		fail_msg("resume: %s", strna(r.run.error));
+	fake_expect_exit(reset(NULL, false, &r), GK_EXIT_OK, &r.run);
 	assert_true(r.run.resumed);
 	expect_in(f.said, "step 4/9: reset: done by an earlier run");
 	/* an old record says nothing of the fabric: not waited for; the units start */

@@ -16,7 +16,7 @@
 
 #include "baseline/baseline.h"
 #include "core/gk-exit.h"
-#include "fake-node.h"
+#include "fake-procedure.h"
 #include "nvpd/nvpd-client.h"
 #include "procedure/reset-plan.h"
 #include "procedure/reset-steps.h"
@@ -40,36 +40,10 @@ static int teardown(void **state)
 
 static int reset(const char *gpu, bool kill, bool dry_run, struct gk_reset_result *ret)
 {
-	struct gk_gpusel sel;
-	const char *texts[] = {gpu, NULL};
-	struct gk_reset_opts o = {
-		.root = f.dir,
-		.gpus = &sel,
-		.gpu_texts = texts,
-		.n_gpus = gpu ? 1 : 0,
-		.socket = "/run/gpukeep/socket",
-		.systemctl = "systemctl",
-		.nvidia_smi = "nvidia-smi",
-		.kill = kill,
-		.grace_ms = 1000,
-		.ops = &f.ops,
-		.engine = {.state_dirfd = f.dirfd,
-			   .state_dir = f.dir,
-			   .dry_run = dry_run,
-			   .ops = &f.eops},
-	};
-	struct gk_reset_result res;
-	int exit;
+	struct gk_reset_opts o = fake_reset_opts(&f, dry_run);
 
-	if (gpu)
-		assert_int_equal(gpusel_parse(gpu, &sel), 0);
-	assert_int_equal(reset_run(&o, &res), 0);
-	exit = res.run.exit;
-	if (ret)
-		*ret = res;
-	else
-		reset_result_done(&res);
-	return exit;
+	o.kill = kill;
+	return fake_reset(&o, gpu, ret);
 }
 
 static void test_select(void **state)
@@ -145,9 +119,7 @@ static void test_happy(void **state)
 
 	/* GPU 2 has no holder but gpukeepd; the process on GPU 1 is left alone */
 	assert_int_equal(reset("2", false, false, &r), GK_EXIT_OK);
-	assert_int_equal(r.run.journal.n_steps, reset_procedure.n_steps);
-	for (size_t i = 0; i < r.run.journal.n_steps; i++)
-		assert_int_equal(r.run.journal.steps[i].status, GK_STEP_DONE);
+	fake_expect_all_done(&r.run, &reset_procedure);
 	/* held by gpukeepd again: no probe */
 	assert_string_equal(f.log, "release 0000:03:00.0;nvidia-smi -r -i 0000:03:00.0;acquire "
 				   "0000:03:00.0;");
@@ -207,32 +179,24 @@ static void test_unbound_reset_fails(void **state)
  * and does not unbind, release or record again. */
 static void test_resume_after_unbind(void **state)
 {
-	struct json_object *j = NULL, *steps, *rec;
+	struct json_object *j, *rec;
 	struct gk_reset_result r;
-	const char *text;
 
 	f.spawn_r = -ENOENT;
 	assert_int_equal(reset("2", false, false, NULL), GK_EXIT_OK);
-	assert_int_equal(json_parse_file_at(f.dirfd, GK_RESET_JOURNAL_LAST, 1 << 20, &j, NULL), 0);
-	json_object_object_add(j, "finished", json_object_new_boolean(false));
-	steps = json_object_object_get(j, "steps");
-	for (size_t i = 3; i < json_object_array_length(steps); i++)
-		json_object_object_add(json_object_array_get_idx(steps, i), "status",
-				       json_object_new_string(i == 3 ? "running" : "pending"));
+	j = fake_journal_older(&f, GK_RESET_JOURNAL_LAST, NULL, 3);
+	json_object_object_add(json_object_array_get_idx(json_object_object_get(j, "steps"), 3),
+			       "status", json_object_new_string("running"));
 	rec = json_object_object_get(j, "record");
 	json_object_array_put_idx(json_object_object_get(rec, "phases"), 0,
 				  json_object_new_string("unbound"));
 	json_object_array_put_idx(json_object_object_get(rec, "methods"), 0,
 				  json_object_new_string("unbind-reset-bind"));
 	json_object_object_add(rec, "daemon_released", json_object_new_boolean(true));
-	text = json_object_to_json_string(j);
-	assert_int_equal(write_file_atomic_at(f.dirfd, GK_RESET_JOURNAL, text, strlen(text), 0600),
-			 0);
-	json_object_put(j);
+	fake_journal_write(&f, GK_RESET_JOURNAL, j);
 
 	f.log[0] = f.said[0] = 0;
-	if (reset(NULL, false, false, &r) != GK_EXIT_OK)
-		fail_msg("resume: %s", strna(r.run.error));
+	fake_expect_exit(reset(NULL, false, false, &r), GK_EXIT_OK, &r.run);
 	assert_true(r.run.resumed);
 	expect_in(f.said, "step 3/9: release: done by an earlier run");
 	assert_string_equal(f.log, "write /sys/bus/pci/devices/0000:03:00.0/reset 1;write "
@@ -299,21 +263,14 @@ static void test_daemon_refuses(void **state)
 	reset_result_done(&r);
 }
 
-/* nvidia-persistenced instead of gpukeepd, every GPU enabled */
-static void nvpd_node(void)
-{
-	f.daemon = 0;
-	f.nvpd = 77;
-	for (unsigned i = 0; i < 4; i++)
-		f.nvpd_on[i] = true;
-}
+/* nvidia-persistenced instead of gpukeepd, every GPU enabled (fake_nvpd()), below. */
 
 /* One GPU through the RPC: set disabled, reset, set enabled; the others untouched. */
 static void test_nvpd_one_gpu(void **state)
 {
 	struct gk_reset_result r;
 
-	nvpd_node();
+	fake_nvpd(&f, 4);
 	assert_int_equal(reset("2", false, true, NULL), GK_EXIT_OK);
 	expect_in(f.said, "nvidia-persistenced releases just these GPUs");
 	assert_null(strstr(f.log, "nvpd set"));
@@ -340,7 +297,7 @@ static void test_nvpd_one_gpu(void **state)
 /* A GPU the daemon had disabled is not enabled by the reset. */
 static void test_nvpd_gpu_disabled(void **state)
 {
-	nvpd_node();
+	fake_nvpd(&f, 4);
 	f.nvpd_on[2] = false;
 	assert_int_equal(reset("2", false, false, NULL), GK_EXIT_OK);
 	assert_null(strstr(f.log, "nvpd set"));
@@ -352,7 +309,7 @@ static void test_nvpd_refuses(void **state)
 {
 	struct gk_reset_result r;
 
-	nvpd_node();
+	fake_nvpd(&f, 4);
 	f.nvpd_off_r = -EPERM;
 	assert_int_equal(reset("2", false, false, &r), GK_EXIT_FAILED);
 	expect_in(r.run.error, "nvidia-persistenced did not set persistence disabled for "
@@ -367,7 +324,7 @@ static void test_nvpd_acquire_fails(void **state)
 {
 	struct gk_reset_result r;
 
-	nvpd_node();
+	fake_nvpd(&f, 4);
 	f.nvpd_on_r = -EIO;
 	assert_int_equal(reset("2", false, false, &r), GK_EXIT_NEEDS_PERSON);
 	expect_in(r.run.error, "could not restore: nvidia-persistenced (set enabled: "
@@ -378,15 +335,13 @@ static void test_nvpd_acquire_fails(void **state)
 
 static void test_journal_daemon_kind(void **state)
 {
-	struct json_object *o = NULL, *rec = NULL;
+	struct json_object *o, *rec = NULL;
 	_cleanup_free_ char *error = NULL;
 	struct reset_record x;
 
-	nvpd_node();
+	fake_nvpd(&f, 4);
 	assert_int_equal(reset("2", false, false, NULL), GK_EXIT_OK);
-	assert_int_equal(json_parse_file_at(f.dirfd, GK_RESET_JOURNAL_LAST, 1 << 20, &o, &error),
-			 0);
-	assert_true(json_object_object_get_ex(o, "record", &rec));
+	o = fake_journal_record(&f, GK_RESET_JOURNAL_LAST, &rec);
 	assert_int_equal(reset_record_from_json(rec, &x, &error), 0);
 	assert_int_equal(x.daemon_kind, GK_KEEPER_NVPD);
 	assert_string_equal(x.daemon_socket, NVPD_SOCKET_PATH);
@@ -424,11 +379,9 @@ static void test_reset_fails(void **state)
 
 static void test_pending_reload_blocks(void **state)
 {
-	static const char j[] = "{\"schema\": \"gpukeep.journal\", \"version\": 2, \"kind\": "
-				"\"reload\", \"finished\": false}";
 	struct gk_reset_result r;
 
-	assert_int_equal(write_file_atomic_at(f.dirfd, "reload.journal", j, strlen(j), 0600), 0);
+	fake_journal_unfinished(&f, "reload.journal", "reload", 2);
 	assert_int_equal(reset("2", false, false, &r), GK_EXIT_PRECONDITION);
 	expect_in(r.run.error, "an interrupted reload must be finished first");
 	reset_result_done(&r);
