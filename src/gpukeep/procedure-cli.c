@@ -342,6 +342,7 @@ struct json_object *procedure_sched_json(const struct procedure_sched *o)
 	json_object_object_add(j, "resume", str_or_null(sched_around_resume_id(o->res.resume)));
 	json_object_object_add(j, "reason", str_or_null(o->res.reason));
 	json_object_object_add(j, "error", str_or_null(o->res.error));
+	json_object_object_add(j, "calls", json_object_new_int((int)o->s.calls));
 	return j;
 }
 

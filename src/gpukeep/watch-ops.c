@@ -42,15 +42,28 @@ char **watch_rung_argv(const struct watch_ctx *c, enum gk_ladder_rung rung, cons
 		       const char *uuid, const char *fault)
 {
 	char **const tmpl = c->cfg->rungs[rung].command;
-	char **v = calloc(strv_length(tmpl) + 1, sizeof(char *));
+	char **v = calloc(2 * strv_length(tmpl) + 1, sizeof(char *));
 	size_t n = 0;
 
 	if (!v)
 		return NULL;
 	for (size_t i = 0; tmpl[i]; i++) {
-		/* an option that is there or not, as the configuration says */
+		/* options that are there or not, as the configuration says */
 		if (streq(tmpl[i], "{requeue}") && !c->cfg->requeue)
 			continue;
+		if (streq(tmpl[i], "{baseline}")) {
+			/* the rung validates against the watcher's baseline, not the node as the
+			 * fault left it (a GPU still missing would compare equal) */
+			if (!c->cfg->baseline)
+				continue;
+			v[n] = strdup("--baseline");
+			if (!v[n++])
+				return strv_free(v);
+			v[n] = strdup(c->cfg->baseline);
+			if (!v[n++])
+				return strv_free(v);
+			continue;
+		}
 		v[n] = i == 0 && streq(tmpl[0], "gpukeep") && c->self_exe[0] ? strdup(c->self_exe)
 		       : streq(tmpl[i], "{requeue}")
 			       ? strdup("--requeue")

@@ -168,7 +168,7 @@ check "3b (the same, gpukeepd stopped): the reload failed, the ladder climbed to
 	same "$(v invalid.reboot)" reboot
 check "... the node stays drained" same "$(v invalid.after | cut -d'|' -f1)" drain
 pcheck slurm "... with gpukeep's reason, which says the validation found the node different" \
-	'out.text("invalid.after").split("|", 1)[1].startswith("gpukeep: reload failed: the node differs from its state before the reload in ")'
+	'out.text("invalid.after").split("|", 1)[1].startswith("gpukeep: reload failed: the node differs from its baseline in ")'
 pcheck slurm "... the reload's report: validate failed on GPU 1 ($BDF, not bound), kept drained" \
 	'(lambda r: [s["status"] for s in r["report"]["steps"] if s["name"] == "validate"] == ["failed"] and any(d["object"] == "'"$BDF"'" and "not bound" in d["message"] for d in r["report"]["differences"]) and r["report"]["scheduler"]["resume"] == "kept-drained")('"$(report invalid)"')'
 e2e_done

@@ -298,32 +298,34 @@ gk_expect_exit 0 "gpukeep events --since the future" -- "$GPUKEEP" events --sinc
 gk_check "... prints nothing" -- test ! -s "$GK_TMP/last.out"
 gk_expect_exit 2 "gpukeep events --since nonsense" -- "$GPUKEEP" events --since yesterday-ish
 
-# --- the scheduler's placeholders: {reason}, {drain_timeout}, {requeue} ----------------------
-# sched_config NAME REQUEUE: a case whose reboot and reset commands echo the placeholders
+# --- the scheduler's placeholders: {reason}, {drain_timeout}, {requeue}, {baseline} ---------
+# sched_config NAME REQUEUE [BASELINE-KEY]: a case whose reboot and reset commands echo the
+# placeholders
 sched_config()
 {
 	new_case "$1"
 	cat >"$C/config.json" <<EOF_CONFIG
 {
-	"procedure_state_dir": "$C/proc",
+	"procedure_state_dir": "$C/proc",${3:-}
 	"scheduler": {"drain_timeout_s": 77, "requeue": $2},
 	"rungs": {
-		"reset": {"command": ["$FAKE", "reset", "--drain", "--drain-timeout", "{drain_timeout}", "{requeue}", "--reason", "{reason}"], "timeout_s": 5},
+		"reset": {"command": ["$FAKE", "reset", "--drain", "--drain-timeout", "{drain_timeout}", "{requeue}", "--reason", "{reason}", "{baseline}"], "timeout_s": 5},
 		"reload": {"command": ["$FAKE", "reload"], "timeout_s": 5},
-		"reboot": {"command": ["$FAKE", "reboot", "--reason", "{reason}", "{requeue}"], "timeout_s": 5}
+		"reboot": {"command": ["$FAKE", "reboot", "--reason", "{reason}", "{requeue}", "{baseline}"], "timeout_s": 5}
 	}
 }
 EOF_CONFIG
 }
-sched_config sched-requeue true
+sched_config sched-requeue true "
+	\"baseline\": \"$GK_TMP/site baseline.json\","
 xid 1 5 0000:08:00 79
-gk_expect_exit 4 "Xid 79, requeue configured" -- watch --act --from-start
-gk_check "... the reboot is told the fault in words, and --requeue" -- \
-	test "$(calls)" = "reboot --reason Xid 79 on 0000:08:00.0, reboot --requeue;"
+gk_expect_exit 4 "Xid 79, requeue and a baseline configured" -- watch --act --from-start
+gk_check "... the reboot is told the fault in words, --requeue and the watcher's baseline" -- \
+	test "$(calls)" = "reboot --reason Xid 79 on 0000:08:00.0, reboot --requeue --baseline $GK_TMP/site baseline.json;"
 sched_config sched-wait false
 xid 1 5 0000:07:00 119
-gk_expect_exit 0 "Xid 119, no requeue" -- watch --act --from-start
-gk_check "... the reset gets the drain timeout, no --requeue, the fault in words" -- \
+gk_expect_exit 0 "Xid 119, no requeue, no baseline" -- watch --act --from-start
+gk_check "... the reset gets the drain timeout, no --requeue, the fault in words, no --baseline" -- \
 	test "$(calls)" = "reset --drain --drain-timeout 77 --reason Xid 119 on 0000:07:00.0, reset;"
 new_case badsched '"scheduler": {"requeue": "yes"}'
 gk_expect_exit 3 "a scheduler key with a bad value is refused" -- watch --act

@@ -153,6 +153,7 @@ static void test_open_record_reused(void **state)
 	assert_int_equal(sched_drain(&s, "Xid 79", &v), 0);
 	assert_int_equal(v, GK_SCHED_ALREADY);
 	assert_int_equal(f.shows, 3);
+	assert_int_equal(s.calls, f.shows + f.updates + f.squeues); /* what the report says */
 
 	/* too old: someone drained the node since the open, and the decision sees it */
 	open_fake(&s, &f);

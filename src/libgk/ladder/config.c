@@ -58,15 +58,15 @@ static char **strv_of(const char *const *l)
 int watch_config_init(struct gk_watch_config *c, const char *datadir)
 {
 	/* every disruptive rung inside the scheduler (drain first, resume only gpukeep's drain) */
-	static const char *const reset[] = {"gpukeep",	 "reset",	    "-i",
-					    "{gpu}",	 "--kill",	    "--json",
-					    "--drain",	 "--drain-timeout", "{drain_timeout}",
-					    "{requeue}", "--reason",	    "{reason}",
-					    NULL};
-	static const char *const reload[] = {"gpukeep",		"reload",    "--kill",
-					     "--json",		"--drain",   "--drain-timeout",
-					     "{drain_timeout}", "{requeue}", "--reason",
-					     "{reason}",	NULL};
+	static const char *const reset[] = {
+		"gpukeep",	   "reset",	"-i",	    "{gpu}",
+		"--kill",	   "--json",	"--drain",  "--drain-timeout",
+		"{drain_timeout}", "{requeue}", "--reason", "{reason}",
+		"{baseline}",	   NULL};
+	static const char *const reload[] = {"gpukeep",		"reload",     "--kill",
+					     "--json",		"--drain",    "--drain-timeout",
+					     "{drain_timeout}", "{requeue}",  "--reason",
+					     "{reason}",	"{baseline}", NULL};
 	static const char *const reboot[] = {"gpukeep",	 "reboot",   "--json",
 					     "--reason", "{reason}", NULL};
 

@@ -39,6 +39,7 @@ static int run(struct gk_sched *s, char *const argv[], struct spawn_output *ret)
 	char line[256];
 	int r;
 
+	s->calls++;
 	if (s->run)
 		r = s->run(s->run_userdata, argv, s->call_timeout_ms, &o);
 	else

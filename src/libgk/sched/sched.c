@@ -84,6 +84,7 @@ int sched_open(struct gk_sched *s, enum gk_sched_kind kind, const char *node)
 	s->ops = kind == GK_SCHED_KIND_SLURM ? &slurm_ops : &none_ops;
 	s->node[0] = s->reason[0] = s->error[0] = '\0';
 	s->seen_ms = 0;
+	s->calls = 0;
 	if (s->call_timeout_ms == 0)
 		s->call_timeout_ms = GK_SCHED_DEFAULT_CALL_TIMEOUT_MS;
 	if (s->ops->resolve_node)

@@ -55,6 +55,7 @@ struct gk_sched {
 	char node[GK_SLURM_NAME_MAX];	  /* the node's name as the scheduler knows it */
 	char reason[GK_SLURM_REASON_MAX]; /* the reason this handle drained with, or "" */
 	char error[512];		  /* the last failure in words, or "" */
+	unsigned calls;			  /* scheduler commands run since sched_open() */
 	/* the node as sched_open() read it to find its name, and when (now_ms(); 0: none, or used
 	 * or outdated by an update): the first drain or reboot decision within GK_SCHED_REUSE_MS
 	 * takes it instead of one more `scontrol show node` */
