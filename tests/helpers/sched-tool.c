@@ -54,8 +54,9 @@ static int cycle(struct gk_sched *s, const char *fault)
 	r = sched_resume_if_ours(s, NULL, &v);
 	if (r < 0 || v != GK_SCHED_ACT)
 		return r < 0 ? r : -EBUSY;
-	printf("drain %lld ms, wait %lld ms, resume %lld ms, total %lld ms\n", (long long)(t1 - t0),
-	       (long long)(t2 - t1), (long long)(now_ms() - t2), (long long)(now_ms() - t0));
+	printf("drain %lld ms, wait %lld ms, resume %lld ms, total %lld ms, calls %u\n",
+	       (long long)(t1 - t0), (long long)(t2 - t1), (long long)(now_ms() - t2),
+	       (long long)(now_ms() - t0), s->calls);
 	return 0;
 }
 
