@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "node/holders-stop.h"
 #include "procedure/reload-plan.h"
 #include "string-util.h"
 
@@ -83,6 +84,46 @@ static void test_plan(void **state)
 	modlist_done(&mods);
 }
 
+/* Slurm without proctrack/cgroup: the job's processes sit in slurmd.service's cgroup. They are
+ * signalled as the job they are; slurmd itself (holding NVML for its accounting) is the unit. */
+static void test_slurm_job_in_slurmd_unit(void **state)
+{
+	struct gk_holder hs[] = {
+		holder(500, "/system.slice/slurmd.service", "slurmd.service", 'S'),
+		holder(501, "/system.slice/slurmd.service", "slurmd.service", 'S'),
+		holder(502, "/system.slice/slurmd.service", "slurmd.service", 'R'),
+	};
+	struct gk_holders h = {.holders = hs, .n = 3};
+	struct gk_modlist mods;
+	struct gk_reload_plan p;
+
+	hs[0].comm = (char *)"slurmd";
+	hs[1].comm = (char *)"slurmstepd";
+	/* hs[2]: a task whose name is not known */
+	assert_int_equal(holder_stop_how(&hs[0], 0), GK_STOP_UNIT);
+	assert_int_equal(holder_stop_how(&hs[1], 0), GK_STOP_SIGNAL);
+	assert_int_equal(holder_stop_how(&hs[2], 0), GK_STOP_SIGNAL);
+
+	/* in the plan: the job's two processes by signal; slurmd stopped (and started after) only
+	 * because it holds a GPU itself */
+	assert_int_equal(modlist_parse_proc(modules_text, &mods, NULL), 0);
+	assert_int_equal(reload_plan_make(&mods, &h, 0, true, &p), 0);
+	assert_int_equal(p.n_pids, 2);
+	assert_int_equal(p.pids[0], 501);
+	assert_int_equal(p.pids[1], 502);
+	assert_int_equal(strv_length(p.units), 1);
+	assert_string_equal(p.units[0], "slurmd.service");
+	reload_plan_done(&p);
+	/* the job alone: slurmd is not touched */
+	h.holders = hs + 1;
+	h.n = 2;
+	assert_int_equal(reload_plan_make(&mods, &h, 0, true, &p), 0);
+	assert_int_equal(p.n_pids, 2);
+	assert_int_equal(strv_length(p.units), 0);
+	reload_plan_done(&p);
+	modlist_done(&mods);
+}
+
 static void test_no_driver(void **state)
 {
 	struct gk_modlist mods;
@@ -135,6 +176,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_slurm_job_in_slurmd_unit),
 		cmocka_unit_test(test_no_driver),
 		cmocka_unit_test(test_next_rung),
 	};

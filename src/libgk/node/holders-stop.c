@@ -28,10 +28,16 @@ enum gk_stop_how holder_stop_how(const struct gk_holder *h, pid_t daemon_pid)
 		return GK_STOP_CONTAINER;
 	/* a system service; a user manager's units and session scopes are left to the pid, and
 	 * gpukeepd releases on request instead of being stopped */
-	if (h->unit && endswith(h->unit, ".service") && h->cgroup && !strstr(h->cgroup, "/user@") &&
-	    !startswith(h->cgroup, "/user.slice/") && !startswith(h->unit, "gpukeepd"))
-		return GK_STOP_UNIT;
-	return GK_STOP_SIGNAL;
+	if (!h->unit || !endswith(h->unit, ".service") || !h->cgroup ||
+	    strstr(h->cgroup, "/user@") || startswith(h->cgroup, "/user.slice/") ||
+	    startswith(h->unit, "gpukeepd"))
+		return GK_STOP_SIGNAL;
+	/* Slurm's jobs stay in slurmd.service's cgroup without proctrack/cgroup (linuxproc, pgid):
+	 * such a holder is a job (slurmstepd or its tasks), stopped as one; stopping slurmd would
+	 * take the node out of Slurm and, with its KillMode=process, leave the job holding */
+	if (streq(h->unit, "slurmd.service") && !(h->comm && streq(h->comm, "slurmd")))
+		return GK_STOP_SIGNAL;
+	return GK_STOP_UNIT;
 }
 
 /* The action that ends @h's hold, malloc()ed. */
