@@ -97,6 +97,33 @@ static void test_gpu_differences(void **state)
 	baseline_done(&b);
 }
 
+/* The line a drained node's reason carries: a GPU's own difference before the GPU count. */
+static void test_headline(void **state)
+{
+	struct gk_difference items[] = {
+		{GK_DIFF_GPU_COUNT, "gpus", "1 GPU(s) bound to nvidia, baseline 2"},
+		{GK_DIFF_GPU_UNBOUND, "0000:08:00.0", "GPU not bound to nvidia (the probe failed)"},
+		{GK_DIFF_NODE, "/dev/nvidia1", "device node missing"},
+	};
+	struct gk_differences d = {.items = items, .n = 3};
+	char buf[256], small[16];
+
+	differences_headline(&d, buf, sizeof(buf));
+	assert_string_equal(buf,
+			    "0000:08:00.0: GPU not bound to nvidia (the probe failed); 2 more");
+	d.n = 1; /* the count alone is named when it is all there is */
+	differences_headline(&d, buf, sizeof(buf));
+	assert_string_equal(buf, "gpus: 1 GPU(s) bound to nvidia, baseline 2");
+	d.items = items + 2;
+	differences_headline(&d, buf, sizeof(buf));
+	assert_string_equal(buf, "/dev/nvidia1: device node missing");
+	differences_headline(&d, small, sizeof(small));
+	assert_string_equal(small, "/dev/nvidia1: d");
+	d.n = 0;
+	differences_headline(&d, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+}
+
 static void test_node_differences(void **state)
 {
 	static const char *const want[] = {
@@ -147,6 +174,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same),
 		cmocka_unit_test(test_gpu_differences),
+		cmocka_unit_test(test_headline),
 		cmocka_unit_test(test_node_differences),
 		cmocka_unit_test(test_driver_unloaded),
 	};

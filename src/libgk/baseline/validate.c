@@ -168,6 +168,24 @@ void differences_done(struct gk_differences *d)
 	*d = (struct gk_differences){};
 }
 
+void differences_headline(const struct gk_differences *d, char *buf, size_t size)
+{
+	const struct gk_difference *first = d->n > 0 ? &d->items[0] : NULL;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->n && first && first->kind == GK_DIFF_GPU_COUNT; i++)
+		if (d->items[i].kind != GK_DIFF_GPU_COUNT)
+			first = &d->items[i];
+	if (!first)
+		return;
+	if (d->n > 1)
+		snprintf(buf, size, "%s: %s; %zu more", first->object, first->message, d->n - 1);
+	else
+		snprintf(buf, size, "%s: %s", first->object, first->message);
+}
+
 struct json_object *differences_to_json(const struct gk_differences *d)
 {
 	struct json_object *a = json_object_new_array();

@@ -46,5 +46,10 @@ int validate_compare(const struct gk_baseline *expected, const struct gk_baselin
 		     struct gk_differences *ret);
 void differences_done(struct gk_differences *d);
 
+/* The difference to name first in one line (a GPU's own before the count of GPUs, which only
+ * says that one is gone): "OBJECT: MESSAGE", with "; N more" when there are others, in @buf
+ * (cut to @size). "" when there is none. */
+void differences_headline(const struct gk_differences *d, char *buf, size_t size);
+
 /* [{"object": ..., "message": ...}, ...]; NULL on -ENOMEM. */
 struct json_object *differences_to_json(const struct gk_differences *d);

@@ -285,13 +285,19 @@ int step_validate(struct gk_engine *e, char **ret_detail)
 		engine_say(e, "  %s: %s", c->res->differences.items[i].object,
 			   c->res->differences.items[i].message);
 	c->res->next_rung = reload_next_rung(&c->res->differences, false);
-	if (c->res->differences.n > 0)
-		return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
-				      "the node differs from its %s in %zu way(s): next rung: %s",
-				      c->o->baseline_path ? "baseline" : "state before the reload",
-				      c->res->differences.n,
-				      c->res->next_rung == GK_RUNG_RESET ? "reset the GPUs named"
-									 : "drain and reboot");
+	if (c->res->differences.n > 0) {
+		char first[256];
+
+		/* the reason on a drained node says what is wrong, not only how much */
+		differences_headline(&c->res->differences, first, sizeof(first));
+		return engine_verdict(
+			e, GK_EXIT_NEEDS_PERSON,
+			"the node differs from its %s in %zu way(s) (%s): next rung: %s",
+			c->o->baseline_path ? "baseline" : "state before the reload",
+			c->res->differences.n, first,
+			c->res->next_rung == GK_RUNG_RESET ? "reset the GPUs named"
+							   : "drain and reboot");
+	}
 	if (c->o->diag && run_diag(e) != 0) {
 		c->res->next_rung = GK_RUNG_RESET;
 		return engine_verdict(e, GK_EXIT_NEEDS_PERSON, "dcgmi diag -r 1 failed (exit %d)",

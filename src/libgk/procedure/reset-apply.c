@@ -479,11 +479,14 @@ int reset_step_validate(struct gk_engine *e, char **ret_detail)
 	for (size_t i = 0; i < d->n; i++)
 		engine_say(e, "  %s: %s", d->items[i].object, d->items[i].message);
 	if (d->n > 0) {
+		char first[256];
+
+		differences_headline(d, first, sizeof(first));
 		c->res->next_rung = GK_RESET_NEXT_RELOAD;
 		return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
 				      "the reset did not bring the GPU(s) back (%zu difference(s) "
-				      "from the state before): next rung: gpukeep reload",
-				      d->n);
+				      "from the state before: %s): next rung: gpukeep reload",
+				      d->n, first);
 	}
 	*ret_detail = strdup_printf("%zu GPU(s) bound, same UUID, link and device node as "
 				    "before, opening%s%s",
