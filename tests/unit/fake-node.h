@@ -46,10 +46,11 @@ struct fake {
 	unsigned holder_scans; /* holders are there for this many scans (~0u: always): by
 				  default they are gone once stopped */
 	unsigned scans;
-	unsigned inventories; /* inventory scans */
-	bool holder_unit;     /* the holder is a system service */
-	bool holder_d;	      /* the holder is in D state */
-	pid_t daemon;	      /* gpukeepd's pid, 0: not running */
+	unsigned inventories;  /* inventory scans */
+	bool holder_unit;      /* the holder is a system service */
+	unsigned settle_short; /* gpukeepd settles holding this many GPUs fewer than it should */
+	bool holder_d;	       /* the holder is in D state */
+	pid_t daemon;	       /* gpukeepd's pid, 0: not running */
 	int release_r, acquire_r;
 	bool released;	     /* gpukeepd released its devices: it holds none */
 	int stop_r, start_r; /* the service manager's result */
@@ -294,9 +295,16 @@ static inline int fake_daemon_reenumerate(void *u, const char *socket, unsigned 
 }
 
 static inline int fake_daemon_settled(void *u, const char *socket, const char *gpu,
-				      unsigned timeout_ms, unsigned *held, unsigned *wanted)
+				      unsigned timeout_ms, unsigned *held, unsigned *wanted,
+				      char *missing, size_t missing_size)
 {
-	*held = *wanted = gpu ? 1 : 8;
+	struct fake *f = u;
+
+	*wanted = gpu ? 1 : 8;
+	*held = *wanted - (f->settle_short < *wanted ? f->settle_short : *wanted);
+	if (missing_size)
+		snprintf(missing, missing_size, "%s",
+			 *held < *wanted ? "0000:02:00.0 (retrying)" : "");
 	return 0;
 }
 

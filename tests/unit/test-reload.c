@@ -183,6 +183,19 @@ static void test_undo_of_stop_fails(void **state)
 			"5))");
 }
 
+/* gpukeepd settles holding fewer GPUs than before: exit 4, and the error names the first one
+ * it does not hold with its state */
+static void test_daemon_holds_fewer(void **state)
+{
+	struct gk_reload_result r;
+
+	f.settle_short = 1;
+	assert_int_equal(reload(true, false, &r), GK_EXIT_NEEDS_PERSON);
+	expect_in(r.run.error, "the driver is back but gpukeepd holds 7 of 8 GPU(s), not "
+			       "0000:02:00.0 (retrying); see 'gpukeep status'");
+	reload_result_done(&r);
+}
+
 static void test_journal_write_fails_after_load(void **state)
 {
 	/* 2 writes per step (before, after), one more in the stop for the release: the 13th is
@@ -522,6 +535,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_journal_write_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unload_busy_reload_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_of_stop_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_holds_fewer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_write_fails_after_load, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_load_fails_then_resume, setup, teardown),

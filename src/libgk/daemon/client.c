@@ -342,7 +342,7 @@ const struct gk_daemon_gpu *daemon_gpus_find(const struct gk_daemon_gpus *g, con
 
 /* One list: how many GPUs should be kept, are held, are still on their way. */
 static int count(const char *path, const char *pci, unsigned *wanted, unsigned *held,
-		 unsigned *opening)
+		 unsigned *opening, char *missing, size_t missing_size)
 {
 	struct json_object *reply = NULL;
 	struct gk_daemon_gpus g = {};
@@ -355,6 +355,8 @@ static int count(const char *path, const char *pci, unsigned *wanted, unsigned *
 	if (r < 0)
 		return r;
 	*wanted = *held = *opening = 0;
+	if (missing_size)
+		missing[0] = '\0';
 	for (size_t i = 0; i < g.n; i++) {
 		const struct gk_daemon_gpu *x = &g.gpus[i];
 
@@ -362,6 +364,8 @@ static int count(const char *path, const char *pci, unsigned *wanted, unsigned *
 			continue;
 		(*wanted)++;
 		*held += streq(x->state, "held");
+		if (!streq(x->state, "held") && missing_size && !missing[0])
+			snprintf(missing, missing_size, "%s (%s)", x->pci, x->state);
 		*opening += streq(x->state, "opening") || streq(x->state, "released");
 	}
 	daemon_gpus_done(&g);
@@ -369,14 +373,14 @@ static int count(const char *path, const char *pci, unsigned *wanted, unsigned *
 }
 
 int client_wait_settled(const char *path, const char *pci, int timeout_ms, unsigned *ret_held,
-			unsigned *ret_wanted)
+			unsigned *ret_wanted, char *ret_missing, size_t missing_size)
 {
 	uint64_t deadline = now_ms() + (uint64_t)MAX(timeout_ms, 0);
 	unsigned wanted = 0, held = 0, opening = 0;
 	int r;
 
 	for (;;) {
-		r = count(path, pci, &wanted, &held, &opening);
+		r = count(path, pci, &wanted, &held, &opening, ret_missing, missing_size);
 		if (r < 0)
 			return r;
 		*ret_held = held;

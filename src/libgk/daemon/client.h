@@ -71,8 +71,9 @@ const struct gk_daemon_gpu *daemon_gpus_find(const struct gk_daemon_gpus *g, con
 
 /*
  * Lists until no GPU (of those that should be kept; only @pci when not NULL) is still being
- * opened, for at most @timeout_ms. *ret_held of *ret_wanted are held. Returns 0 when settled,
- * -ETIMEDOUT, or client_request()'s errors.
+ * opened, for at most @timeout_ms. *ret_held of *ret_wanted are held; @ret_missing (of
+ * @missing_size bytes, 0: not wanted) gets the first one not held, "PCI (state)", or "".
+ * Returns 0 when settled, -ETIMEDOUT, or client_request()'s errors.
  */
 int client_wait_settled(const char *path, const char *pci, int timeout_ms, unsigned *ret_held,
-			unsigned *ret_wanted);
+			unsigned *ret_wanted, char *ret_missing, size_t missing_size);

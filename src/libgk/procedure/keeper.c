@@ -115,11 +115,14 @@ int keeper_nvpd_reacquire(const struct gk_node_ops *ops, const char *socket, cha
 }
 
 int keeper_nvpd_settled(const struct gk_node_ops *ops, const char *socket, char *const *gpus,
-			unsigned *ret_held, unsigned *ret_wanted)
+			unsigned *ret_held, unsigned *ret_wanted, char *ret_missing,
+			size_t missing_size)
 {
 	unsigned held = 0, wanted = 0;
 	int first = 0;
 
+	if (missing_size)
+		ret_missing[0] = '\0';
 	for (char *const *g = gpus; g && *g; g++) {
 		int r = ops->nvpd_get(ops->userdata, socket, *g, KEEPER_GET_TIMEOUT_MS);
 
@@ -127,6 +130,9 @@ int keeper_nvpd_settled(const struct gk_node_ops *ops, const char *socket, char 
 		held += r == 1;
 		if (first == 0 && r < 0)
 			first = r;
+		if (r != 1 && missing_size && !ret_missing[0])
+			snprintf(ret_missing, missing_size, "%s (%s)", *g,
+				 r == 0 ? "disabled" : strerror(-r));
 	}
 	*ret_held = held;
 	*ret_wanted = wanted;
@@ -135,15 +141,16 @@ int keeper_nvpd_settled(const struct gk_node_ops *ops, const char *socket, char 
 
 int keeper_settled(const struct gk_node_ops *ops, enum gk_keeper_kind kind, const char *socket,
 		   const char *gpu, char *const *nvpd_gpus, unsigned timeout_ms, unsigned *ret_held,
-		   unsigned *ret_wanted)
+		   unsigned *ret_wanted, char *ret_missing, size_t missing_size)
 {
 	char *one[] = {(char *)gpu, NULL};
 
 	if (kind == GK_KEEPER_GPUKEEPD)
 		return ops->daemon_settled(ops->userdata, socket, gpu, timeout_ms, ret_held,
-					   ret_wanted);
+					   ret_wanted, ret_missing, missing_size);
 	/* its set answers once the device file is open: nothing to wait for, only to read */
-	return keeper_nvpd_settled(ops, socket, gpu ? one : nvpd_gpus, ret_held, ret_wanted);
+	return keeper_nvpd_settled(ops, socket, gpu ? one : nvpd_gpus, ret_held, ret_wanted,
+				   ret_missing, missing_size);
 }
 
 int keeper_reenumerate(const struct gk_node_ops *ops, enum gk_keeper_kind kind, const char *socket,

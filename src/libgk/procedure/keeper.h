@@ -58,17 +58,20 @@ int keeper_nvpd_set(const struct gk_node_ops *ops, const char *socket, char *con
 int keeper_nvpd_reacquire(const struct gk_node_ops *ops, const char *socket, char *const *gpus,
 			  bool *released, char ***failed);
 
-/* nvidia-persistenced: how many of @gpus read enabled (*ret_held) of how many (*ret_wanted).
- * 0, or the first -errno (the counts are still written). */
+/* nvidia-persistenced: how many of @gpus read enabled (*ret_held) of how many (*ret_wanted),
+ * and the first that does not in @ret_missing ("PCI (disabled)", "PCI (error text)"; "" when
+ * none; @missing_size bytes, 0: not wanted). 0, or the first -errno (the counts are still
+ * written). */
 int keeper_nvpd_settled(const struct gk_node_ops *ops, const char *socket, char *const *gpus,
-			unsigned *ret_held, unsigned *ret_wanted);
+			unsigned *ret_held, unsigned *ret_wanted, char *ret_missing,
+			size_t missing_size);
 
 /* Whether the daemon holds what it should again: gpukeepd's wait (daemon_settled), or for
  * nvidia-persistenced a get of @gpu, or of each of @nvpd_gpus when @gpu is NULL. 0 with the
- * counts, -ETIMEDOUT, -errno. */
+ * counts and the first GPU not held (as above), -ETIMEDOUT, -errno. */
 int keeper_settled(const struct gk_node_ops *ops, enum gk_keeper_kind kind, const char *socket,
 		   const char *gpu, char *const *nvpd_gpus, unsigned timeout_ms, unsigned *ret_held,
-		   unsigned *ret_wanted);
+		   unsigned *ret_wanted, char *ret_missing, size_t missing_size);
 
 /* Asks gpukeepd to list the GPUs again after a load or rescan; nothing for nvidia-persistenced
  * (it opens by PCI address). 0 or -errno as daemon_reenumerate. */

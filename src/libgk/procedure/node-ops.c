@@ -121,10 +121,12 @@ static int real_daemon_reenumerate(void *userdata, const char *socket, unsigned 
 }
 
 static int real_daemon_settled(void *userdata, const char *socket, const char *gpu,
-			       unsigned timeout_ms, unsigned *ret_held, unsigned *ret_wanted)
+			       unsigned timeout_ms, unsigned *ret_held, unsigned *ret_wanted,
+			       char *ret_missing, size_t missing_size)
 {
 	(void)userdata;
-	return client_wait_settled(socket, gpu, (int)timeout_ms, ret_held, ret_wanted);
+	return client_wait_settled(socket, gpu, (int)timeout_ms, ret_held, ret_wanted, ret_missing,
+				   missing_size);
 }
 
 static pid_t real_nvpd_pid(void *userdata, const char *socket, unsigned timeout_ms)

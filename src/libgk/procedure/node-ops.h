@@ -55,9 +55,11 @@ struct gk_node_ops {
 	 * changed). 0, or the errors of daemon_release. */
 	int (*daemon_reenumerate)(void *userdata, const char *socket, unsigned timeout_ms);
 	/* Waits until gpukeepd has settled the GPUs it should keep (all, or @gpu): *ret_held of
-	 * *ret_wanted held. 0, -ETIMEDOUT, -errno. */
+	 * *ret_wanted held, and the first not held in @ret_missing ("PCI (state)", "" when
+	 * none; @missing_size bytes). 0, -ETIMEDOUT, -errno. */
 	int (*daemon_settled)(void *userdata, const char *socket, const char *gpu,
-			      unsigned timeout_ms, unsigned *ret_held, unsigned *ret_wanted);
+			      unsigned timeout_ms, unsigned *ret_held, unsigned *ret_wanted,
+			      char *ret_missing, size_t missing_size);
 
 	/* nvidia-persistenced's RPC at @socket (NVIDIA's daemon, or gpukeepd in its compat mode):
 	 * the pid serving it (SO_PEERCRED), 0 when none listens there, or -errno. */

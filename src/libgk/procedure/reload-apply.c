@@ -167,6 +167,7 @@ int step_restore(struct gk_engine *e, char **ret_detail)
 	bool daemon = c->rec.daemon_released;
 	const char *name = keeper_kind_to_string(c->rec.daemon_kind);
 	unsigned held = 0, wanted = 0;
+	char missing[64] = "";
 	int r;
 
 	/* the driver numbers the GPUs as it probes them: after a load (a GPU that failed to
@@ -189,13 +190,15 @@ int step_restore(struct gk_engine *e, char **ret_detail)
 	} else if (daemon) {
 		/* persistence is back only once the daemon holds the GPUs again */
 		r = keeper_settled(c->ops, c->rec.daemon_kind, c->rec.daemon_socket, NULL,
-				   c->rec.daemon_gpus, DAEMON_SETTLE_MS, &held, &wanted);
+				   c->rec.daemon_gpus, DAEMON_SETTLE_MS, &held, &wanted, missing,
+				   sizeof(missing));
 		if (r < 0 || held < wanted)
 			return engine_verdict(e, GK_EXIT_NEEDS_PERSON,
 					      "the driver is back but %s holds %u of %u GPU(s)"
-					      "%s; see 'gpukeep status'",
+					      "%s%s%s; see 'gpukeep status'",
 					      name, held, wanted,
-					      r == -ETIMEDOUT ? " after its deadline of 60 s" : "");
+					      r == -ETIMEDOUT ? " after its deadline of 60 s" : "",
+					      missing[0] ? ", not " : "", missing);
 		kept = strdup_printf("%s holds %u/%u GPU(s) again", name, held, wanted);
 	}
 	r = reload_nvml_restore(e, &settings);

@@ -335,7 +335,7 @@ int reset_step_restore(struct gk_engine *e, char **ret_detail)
 
 		/* settled: held, or given up on for now (validate says which) */
 		(void)keeper_settled(c->ops, c->rec.daemon_kind, c->rec.daemon_socket,
-				     c->rec.targets[i], NULL, SETTLE_MS, &held, &wanted);
+				     c->rec.targets[i], NULL, SETTLE_MS, &held, &wanted, NULL, 0);
 	}
 	if (restore_settings(c, &failed) < 0)
 		return engine_verdict(e, GK_EXIT_NEEDS_PERSON, "out of memory");
@@ -394,7 +394,7 @@ static int check_gpu(struct reset_ctx *c, size_t i, struct gk_differences *d)
 	 * GPU pays its initialization) */
 	if (strv_contains(c->rec.daemon_held, pci)) {
 		r = keeper_settled(c->ops, c->rec.daemon_kind, c->rec.daemon_socket, pci, NULL,
-				   SETTLE_MS, &held, &wanted);
+				   SETTLE_MS, &held, &wanted, NULL, 0);
 		if (r >= 0 && wanted > 0 && held >= wanted)
 			return 0;
 	}
