@@ -23,9 +23,6 @@
 #include "string-util.h"
 #include "verbs.h"
 
-/* long-only option, out of the range of short option letters */
-#define OPT_NVPD_SOCKET 0x100
-
 static void reload_help(void)
 {
 	printf("usage: gpukeep reload [--kill] [--dry-run] [--baseline FILE] [--grace SECONDS]\n"
@@ -106,13 +103,14 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 		{"json", no_argument, NULL, 'j'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
-		{"nvpd-socket", required_argument, NULL, OPT_NVPD_SOCKET},
+		{"nvpd-socket", required_argument, NULL, PROCEDURE_OPT_NVPD_SOCKET},
 		{"systemctl", required_argument, NULL, 'C'},
 		{"root", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		PROCEDURE_DRAIN_OPTIONS,
 		{},
 	};
+	const struct procedure_paths paths = PROCEDURE_PATHS(a);
 	int c, r;
 
 	optind = 0;
@@ -152,25 +150,12 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 		case 'j':
 			a->json = true;
 			break;
-		case 's':
-			a->state_dir = optarg;
-			break;
-		case 'S':
-			a->o.socket = optarg;
-			break;
-		case OPT_NVPD_SOCKET:
-			a->o.nvpd_socket = optarg;
-			break;
-		case 'C':
-			a->o.systemctl = optarg;
-			break;
-		case 'r':
-			a->o.root = optarg;
-			break;
 		case 'h':
 			reload_help();
 			return GK_EXIT_OK;
 		default:
+			if (procedure_cli_path_option(&paths, c, optarg))
+				break;
 			r = procedure_sched_option(&a->sched, "reload", c, optarg);
 			if (r >= 0)
 				return r;

@@ -20,9 +20,6 @@
 #include "string-util.h"
 #include "verbs.h"
 
-/* long-only option, out of the range of short option letters */
-#define OPT_NVPD_SOCKET 0x100
-
 #define MAX_GPUS 64
 
 static void reset_help(void)
@@ -107,7 +104,7 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 		{"fabric-timeout", required_argument, NULL, 'F'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
-		{"nvpd-socket", required_argument, NULL, OPT_NVPD_SOCKET},
+		{"nvpd-socket", required_argument, NULL, PROCEDURE_OPT_NVPD_SOCKET},
 		{"systemctl", required_argument, NULL, 'C'},
 		{"nvidia-smi", required_argument, NULL, 'N'},
 		{"root", required_argument, NULL, 'r'},
@@ -116,6 +113,7 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 		{},
 	};
 	unsigned v;
+	const struct procedure_paths paths = PROCEDURE_PATHS(a);
 	int c, r;
 
 	optind = 0;
@@ -151,28 +149,15 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 					optarg);
 			a->o.fabric_timeout_ms = v * 1000;
 			break;
-		case 's':
-			a->state_dir = optarg;
-			break;
-		case 'S':
-			a->o.socket = optarg;
-			break;
-		case OPT_NVPD_SOCKET:
-			a->o.nvpd_socket = optarg;
-			break;
-		case 'C':
-			a->o.systemctl = optarg;
-			break;
 		case 'N':
 			a->o.nvidia_smi = optarg;
-			break;
-		case 'r':
-			a->o.root = optarg;
 			break;
 		case 'h':
 			reset_help();
 			return GK_EXIT_OK;
 		default:
+			if (procedure_cli_path_option(&paths, c, optarg))
+				break;
 			r = procedure_sched_option(&a->sched, "reset", c, optarg);
 			if (r >= 0)
 				return r;

@@ -125,6 +125,21 @@ void procedure_cli_print_steps(const struct gk_procedure *p)
 	}
 }
 
+bool procedure_cli_path_option(const struct procedure_paths *p, int c, const char *arg)
+{
+	const char **to = c == 's'			   ? p->state_dir
+			  : c == 'S'			   ? p->socket
+			  : c == PROCEDURE_OPT_NVPD_SOCKET ? p->nvpd_socket
+			  : c == 'C'			   ? p->systemctl
+			  : c == 'r'			   ? p->root
+							   : NULL;
+
+	if (!to)
+		return false;
+	*to = arg;
+	return true;
+}
+
 void procedure_sched_init(struct procedure_sched *o)
 {
 	*o = (struct procedure_sched){.drain_timeout_ms = PROCEDURE_DRAIN_TIMEOUT_S * 1000};

@@ -51,6 +51,31 @@ void procedure_cli_print_steps(const struct gk_procedure *p);
 #define PROCEDURE_DRAIN_TIMEOUT_S     3600
 #define PROCEDURE_DRAIN_TIMEOUT_MAX_S 86400
 
+/* --nvpd-socket's getopt value (a long option only, out of the range of short option letters). */
+#define PROCEDURE_OPT_NVPD_SOCKET 0x100
+
+/* Where the path options reset and reload share go: -s/--state-dir, -S/--socket,
+ * --nvpd-socket, -C/--systemctl, -r/--root. */
+struct procedure_paths {
+	const char **state_dir;
+	const char **socket;
+	const char **nvpd_socket;
+	const char **systemctl;
+	const char **root;
+};
+
+/* The paths of a verb's parsed arguments @a: its state_dir and its options' (a->o) socket,
+ * nvpd_socket, systemctl and root. */
+#define PROCEDURE_PATHS(a)                                                                         \
+	{                                                                                          \
+		.state_dir = &(a)->state_dir, .socket = &(a)->o.socket,                            \
+		.nvpd_socket = &(a)->o.nvpd_socket, .systemctl = &(a)->o.systemctl,                \
+		.root = &(a)->o.root                                                               \
+	}
+
+/* Takes the path option @c with @arg into @p: true when it is one, else false (not taken). */
+bool procedure_cli_path_option(const struct procedure_paths *p, int c, const char *arg);
+
 /* The scheduler options' getopt values (long options only). */
 enum {
 	PROCEDURE_OPT_DRAIN = 0x200,
