@@ -57,10 +57,7 @@ void record_read_before(struct gk_jcheck *c, struct json_object *o, struct gk_ba
 	if (!v)
 		return;
 	k = baseline_from_json(v, ret, &inner);
-	if (k == -ENOMEM)
-		c->oom = true;
-	else if (k < 0)
-		jcheck_fail(c, "before: %s", strna(inner));
+	jcheck_nested(c, k, "before", inner);
 }
 
 void record_read_stopped(struct gk_jcheck *c, struct json_object *o, bool containers_optional,
