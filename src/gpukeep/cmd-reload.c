@@ -23,9 +23,6 @@
 #include "string-util.h"
 #include "verbs.h"
 
-/* long-only option, out of the range of short option letters */
-#define OPT_NVPD_SOCKET 0x100
-
 static void reload_help(void)
 {
 	printf("usage: gpukeep reload [--kill] [--dry-run] [--baseline FILE] [--grace SECONDS]\n"
@@ -106,13 +103,14 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 		{"json", no_argument, NULL, 'j'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
-		{"nvpd-socket", required_argument, NULL, OPT_NVPD_SOCKET},
+		{"nvpd-socket", required_argument, NULL, PROCEDURE_OPT_NVPD_SOCKET},
 		{"systemctl", required_argument, NULL, 'C'},
 		{"root", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		PROCEDURE_DRAIN_OPTIONS,
 		{},
 	};
+	const struct procedure_paths paths = PROCEDURE_PATHS(a);
 	int c, r;
 
 	optind = 0;
@@ -152,25 +150,12 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 		case 'j':
 			a->json = true;
 			break;
-		case 's':
-			a->state_dir = optarg;
-			break;
-		case 'S':
-			a->o.socket = optarg;
-			break;
-		case OPT_NVPD_SOCKET:
-			a->o.nvpd_socket = optarg;
-			break;
-		case 'C':
-			a->o.systemctl = optarg;
-			break;
-		case 'r':
-			a->o.root = optarg;
-			break;
 		case 'h':
 			reload_help();
 			return GK_EXIT_OK;
 		default:
+			if (procedure_cli_path_option(&paths, c, optarg))
+				break;
 			r = procedure_sched_option(&a->sched, "reload", c, optarg);
 			if (r >= 0)
 				return r;
@@ -184,23 +169,12 @@ static int parse_args(int argc, char **argv, struct reload_args *a)
 static struct json_object *report_json(const struct gk_reload_result *r,
 				       const struct procedure_sched *sched)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o =
+		procedure_cli_report_new("reload", &r->run, rung_to_string(r->next_rung));
 
 	if (!o)
 		return NULL;
-	json_object_object_add(o, "schema", json_object_new_string("gpukeep.reload"));
-	json_object_object_add(o, "version", json_object_new_int(1));
-	json_object_object_add(o, "exit", json_object_new_int(r->run.exit));
-	json_object_object_add(o, "resumed", json_object_new_boolean(r->run.resumed));
-	json_object_object_add(o, "error",
-			       r->run.error ? json_object_new_string(r->run.error) : NULL);
-	json_object_object_add(o, "next_rung",
-			       json_object_new_string(rung_to_string(r->next_rung)));
-	/* which persistence daemon released and re-acquired the GPUs (null: none ran) */
-	json_object_object_add(o, "daemon", r->daemon ? json_object_new_string(r->daemon) : NULL);
-	json_object_object_add(o, "steps", journal_steps_to_json(&r->run.journal));
-	json_object_object_add(o, "differences", differences_to_json(&r->differences));
-	json_object_object_add(o, "scheduler", procedure_sched_json(sched));
+	procedure_cli_report_end(o, r->daemon, &r->run, &r->differences, sched);
 	json_object_object_add(
 		o, "diag",
 		r->diag == -1	? json_object_new_string("not run")
@@ -232,15 +206,9 @@ static int reload_proc(void *userdata, struct gk_around_outcome *ret)
 	a->o.ops = &real.ops;
 	a->run_r = reload_run(&a->o, &a->res);
 	modops_kmod_free(mods);
-	if (a->run_r < 0) {
-		snprintf(ret->error, sizeof(ret->error), "reload: %s", strerror(-a->run_r));
-		return a->run_r;
-	}
-	a->reloaded = true;
-	ret->exit = a->res.run.exit;
-	snprintf(ret->error, sizeof(ret->error), "%s", a->res.run.error ? a->res.run.error : "");
-	snprintf(ret->next_rung, sizeof(ret->next_rung), "%s", rung_to_string(a->res.next_rung));
-	return 0;
+	a->reloaded = a->run_r >= 0;
+	return procedure_cli_outcome("reload", a->run_r, &a->res.run,
+				     rung_to_string(a->res.next_rung), ret);
 }
 
 static int run(struct reload_args *a, struct procedure_cli *cli)
@@ -252,19 +220,8 @@ static int run(struct reload_args *a, struct procedure_cli *cli)
 		log_error_errno(a->run_r, "reload: %m");
 	if (!a->reloaded)
 		return r; /* refused by the scheduler, or said above */
-	if (a->json) {
-		struct json_object *o = report_json(&a->res, &a->sched);
-
-		if (!o || output_json(o) < 0)
-			log_error("cannot write the report");
-		json_object_put(o);
-	} else if (a->res.run.exit != GK_EXIT_OK)
-		printf("reload %s: %s\n",
-		       a->res.run.exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
-		       a->res.run.error ? a->res.run.error : "unknown error");
-	else if (!a->o.engine.dry_run)
-		printf("reload: done%s\n",
-		       a->res.run.resumed ? " (finished an interrupted reload)" : "");
+	procedure_cli_report("reload", a->json, a->json ? report_json(&a->res, &a->sched) : NULL,
+			     &a->res.run, a->o.engine.dry_run);
 	reload_result_done(&a->res);
 	return r;
 }
@@ -296,13 +253,9 @@ int verb_reload(int argc, char **argv)
 		return r;
 	/* the helper reads the running driver: on a fixture root only with $GPUKEEP_NVML */
 	a.o.nvml = nvml_cli_wanted(a.o.root, NULL);
-	procedure_cli_init(&cli, a.json);
-	a.o.engine.ops = &cli.ops;
-	a.o.engine.state_dir = a.state_dir;
-	r = procedure_cli_state_dir("reload", a.state_dir, a.o.engine.dry_run);
-	if (r < 0)
-		return -r;
-	a.o.engine.state_dirfd = r;
+	r = procedure_cli_engine(&cli, "reload", a.json, a.state_dir, &a.o.engine);
+	if (r >= 0)
+		return r;
 	r = run(&a, &cli);
 	close(a.o.engine.state_dirfd);
 	return r;

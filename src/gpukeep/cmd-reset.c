@@ -20,9 +20,6 @@
 #include "string-util.h"
 #include "verbs.h"
 
-/* long-only option, out of the range of short option letters */
-#define OPT_NVPD_SOCKET 0x100
-
 #define MAX_GPUS 64
 
 static void reset_help(void)
@@ -107,7 +104,7 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 		{"fabric-timeout", required_argument, NULL, 'F'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
-		{"nvpd-socket", required_argument, NULL, OPT_NVPD_SOCKET},
+		{"nvpd-socket", required_argument, NULL, PROCEDURE_OPT_NVPD_SOCKET},
 		{"systemctl", required_argument, NULL, 'C'},
 		{"nvidia-smi", required_argument, NULL, 'N'},
 		{"root", required_argument, NULL, 'r'},
@@ -116,6 +113,7 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 		{},
 	};
 	unsigned v;
+	const struct procedure_paths paths = PROCEDURE_PATHS(a);
 	int c, r;
 
 	optind = 0;
@@ -151,28 +149,15 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 					optarg);
 			a->o.fabric_timeout_ms = v * 1000;
 			break;
-		case 's':
-			a->state_dir = optarg;
-			break;
-		case 'S':
-			a->o.socket = optarg;
-			break;
-		case OPT_NVPD_SOCKET:
-			a->o.nvpd_socket = optarg;
-			break;
-		case 'C':
-			a->o.systemctl = optarg;
-			break;
 		case 'N':
 			a->o.nvidia_smi = optarg;
-			break;
-		case 'r':
-			a->o.root = optarg;
 			break;
 		case 'h':
 			reset_help();
 			return GK_EXIT_OK;
 		default:
+			if (procedure_cli_path_option(&paths, c, optarg))
+				break;
 			r = procedure_sched_option(&a->sched, "reset", c, optarg);
 			if (r >= 0)
 				return r;
@@ -207,24 +192,13 @@ static struct json_object *gpus_json(const struct gk_reset_result *r)
 static struct json_object *report_json(const struct gk_reset_result *r,
 				       const struct procedure_sched *sched)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o =
+		procedure_cli_report_new("reset", &r->run, reset_rung_to_string(r->next_rung));
 
 	if (!o)
 		return NULL;
-	json_object_object_add(o, "schema", json_object_new_string("gpukeep.reset"));
-	json_object_object_add(o, "version", json_object_new_int(1));
-	json_object_object_add(o, "exit", json_object_new_int(r->run.exit));
-	json_object_object_add(o, "resumed", json_object_new_boolean(r->run.resumed));
-	json_object_object_add(o, "error",
-			       r->run.error ? json_object_new_string(r->run.error) : NULL);
-	json_object_object_add(o, "next_rung",
-			       json_object_new_string(reset_rung_to_string(r->next_rung)));
 	json_object_object_add(o, "gpus", gpus_json(r));
-	/* which persistence daemon released and re-acquired the GPUs (null: none ran) */
-	json_object_object_add(o, "daemon", r->daemon ? json_object_new_string(r->daemon) : NULL);
-	json_object_object_add(o, "steps", journal_steps_to_json(&r->run.journal));
-	json_object_object_add(o, "differences", differences_to_json(&r->differences));
-	json_object_object_add(o, "scheduler", procedure_sched_json(sched));
+	procedure_cli_report_end(o, r->daemon, &r->run, &r->differences, sched);
 	return o;
 }
 
@@ -238,16 +212,9 @@ static int reset_proc(void *userdata, struct gk_around_outcome *ret)
 	node_ops_real_init(&real, NULL, PROCEDURE_HELPER, a->o.nvml, a->state_dir, a->json);
 	a->o.ops = &real.ops;
 	a->run_r = reset_run(&a->o, &a->res);
-	if (a->run_r < 0) {
-		snprintf(ret->error, sizeof(ret->error), "reset: %s", strerror(-a->run_r));
-		return a->run_r;
-	}
-	a->did_reset = true;
-	ret->exit = a->res.run.exit;
-	snprintf(ret->error, sizeof(ret->error), "%s", a->res.run.error ? a->res.run.error : "");
-	snprintf(ret->next_rung, sizeof(ret->next_rung), "%s",
-		 reset_rung_to_string(a->res.next_rung));
-	return 0;
+	a->did_reset = a->run_r >= 0;
+	return procedure_cli_outcome("reset", a->run_r, &a->res.run,
+				     reset_rung_to_string(a->res.next_rung), ret);
 }
 
 static int run(struct reset_args *a, struct procedure_cli *cli)
@@ -259,19 +226,8 @@ static int run(struct reset_args *a, struct procedure_cli *cli)
 		log_error_errno(a->run_r, "reset: %m");
 	if (!a->did_reset)
 		return r; /* refused by the scheduler, or said above */
-	if (a->json) {
-		struct json_object *o = report_json(&a->res, &a->sched);
-
-		if (!o || output_json(o) < 0)
-			log_error("cannot write the report");
-		json_object_put(o);
-	} else if (a->res.run.exit != GK_EXIT_OK)
-		printf("reset %s: %s\n",
-		       a->res.run.exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
-		       a->res.run.error ? a->res.run.error : "unknown error");
-	else if (!a->o.engine.dry_run)
-		printf("reset: done%s\n",
-		       a->res.run.resumed ? " (finished an interrupted reset)" : "");
+	procedure_cli_report("reset", a->json, a->json ? report_json(&a->res, &a->sched) : NULL,
+			     &a->res.run, a->o.engine.dry_run);
 	reset_result_done(&a->res);
 	return r;
 }
@@ -303,13 +259,9 @@ int verb_reset(int argc, char **argv)
 	a.o.gpus = a.sels;
 	a.o.gpu_texts = a.texts;
 	a.o.nvml = nvml_cli_wanted(a.o.root, NULL);
-	procedure_cli_init(&cli, a.json);
-	a.o.engine.ops = &cli.ops;
-	a.o.engine.state_dir = a.state_dir;
-	r = procedure_cli_state_dir("reset", a.state_dir, a.o.engine.dry_run);
-	if (r < 0)
-		return -r;
-	a.o.engine.state_dirfd = r;
+	r = procedure_cli_engine(&cli, "reset", a.json, a.state_dir, &a.o.engine);
+	if (r >= 0)
+		return r;
 	r = run(&a, &cli);
 	close(a.o.engine.state_dirfd);
 	return r;

@@ -66,6 +66,21 @@ int procedure_cli_state_dir(const char *verb, const char *dir, bool dry_run)
 	return fd;
 }
 
+int procedure_cli_engine(struct procedure_cli *cli, const char *verb, bool json,
+			 const char *state_dir, struct gk_engine_opts *eo)
+{
+	int r;
+
+	procedure_cli_init(cli, json);
+	eo->ops = &cli->ops;
+	eo->state_dir = state_dir;
+	r = procedure_cli_state_dir(verb, state_dir, eo->dry_run);
+	if (r < 0)
+		return -r;
+	eo->state_dirfd = r;
+	return -1;
+}
+
 int procedure_cli_check_root(const char *verb, const char *root, bool dry_run)
 {
 	if (dry_run || streq(root, "/"))
@@ -108,6 +123,21 @@ void procedure_cli_print_steps(const struct gk_procedure *p)
 		printf("  %zu ", i + 1);
 		print_folded(p->steps[i].help, 4);
 	}
+}
+
+bool procedure_cli_path_option(const struct procedure_paths *p, int c, const char *arg)
+{
+	const char **to = c == 's'			   ? p->state_dir
+			  : c == 'S'			   ? p->socket
+			  : c == PROCEDURE_OPT_NVPD_SOCKET ? p->nvpd_socket
+			  : c == 'C'			   ? p->systemctl
+			  : c == 'r'			   ? p->root
+							   : NULL;
+
+	if (!to)
+		return false;
+	*to = arg;
+	return true;
 }
 
 void procedure_sched_init(struct procedure_sched *o)
@@ -367,4 +397,63 @@ void procedure_sched_help(bool drain)
 	       "  --scheduler KIND   auto (default: $GPUKEEP_SCHED, else Slurm when scontrol\n"
 	       "                     and slurm.conf are there), none or slurm\n"
 	       "  --node NAME        the node's name in the scheduler (default: the host's)\n");
+}
+
+int procedure_cli_outcome(const char *verb, int r, const struct gk_engine_result *run,
+			  const char *next_rung, struct gk_around_outcome *ret)
+{
+	if (r < 0) {
+		snprintf(ret->error, sizeof(ret->error), "%s: %s", verb, strerror(-r));
+		return r;
+	}
+	ret->exit = run->exit;
+	snprintf(ret->error, sizeof(ret->error), "%s", run->error ? run->error : "");
+	snprintf(ret->next_rung, sizeof(ret->next_rung), "%s", next_rung);
+	return 0;
+}
+
+struct json_object *procedure_cli_report_new(const char *verb, const struct gk_engine_result *run,
+					     const char *next_rung)
+{
+	struct json_object *o = json_object_new_object();
+	char schema[64];
+
+	if (!o)
+		return NULL;
+	snprintf(schema, sizeof(schema), "gpukeep.%s", verb);
+	json_object_object_add(o, "schema", json_object_new_string(schema));
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "exit", json_object_new_int(run->exit));
+	json_object_object_add(o, "resumed", json_object_new_boolean(run->resumed));
+	json_object_object_add(o, "error", run->error ? json_object_new_string(run->error) : NULL);
+	json_object_object_add(o, "next_rung", json_object_new_string(next_rung));
+	return o;
+}
+
+void procedure_cli_report_end(struct json_object *o, const char *daemon,
+			      const struct gk_engine_result *run, const struct gk_differences *d,
+			      const struct procedure_sched *sched)
+{
+	/* which persistence daemon released and re-acquired the GPUs (null: none ran) */
+	json_object_object_add(o, "daemon", daemon ? json_object_new_string(daemon) : NULL);
+	json_object_object_add(o, "steps", journal_steps_to_json(&run->journal));
+	json_object_object_add(o, "differences", differences_to_json(d));
+	json_object_object_add(o, "scheduler", procedure_sched_json(sched));
+}
+
+void procedure_cli_report(const char *verb, bool json, struct json_object *report,
+			  const struct gk_engine_result *run, bool dry_run)
+{
+	if (json) {
+		if (!report || output_json(report) < 0)
+			log_error("cannot write the report");
+		json_object_put(report);
+	} else if (run->exit != GK_EXIT_OK)
+		printf("%s %s: %s\n", verb,
+		       run->exit == GK_EXIT_PRECONDITION ? "refused" : "failed",
+		       run->error ? run->error : "unknown error");
+	else if (!dry_run && run->resumed)
+		printf("%s: done (finished an interrupted %s)\n", verb, verb);
+	else if (!dry_run)
+		printf("%s: done\n", verb);
 }

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
+#include "baseline/validate.h"
 #include "procedure/engine.h"
 #include "sched/sched-around.h"
 
@@ -28,6 +29,14 @@ void procedure_cli_init(struct procedure_cli *p, bool json);
  */
 int procedure_cli_state_dir(const char *verb, const char *dir, bool dry_run);
 
+/*
+ * A verb's runner: procedure_cli_init(@cli, @json), and in @eo its effects, @state_dir and that
+ * directory open (procedure_cli_state_dir() with eo->dry_run; the caller closes
+ * eo->state_dirfd). Returns -1 to go on, or the exit code after saying why.
+ */
+int procedure_cli_engine(struct procedure_cli *cli, const char *verb, bool json,
+			 const char *state_dir, struct gk_engine_opts *eo);
+
 /* --root other than "/" acts on the host's kernel with paths read elsewhere: only a dry run
  * may. Returns -1 to go on, or GK_EXIT_USAGE after saying why. */
 int procedure_cli_check_root(const char *verb, const char *root, bool dry_run);
@@ -41,6 +50,31 @@ void procedure_cli_print_steps(const struct gk_procedure *p);
 
 #define PROCEDURE_DRAIN_TIMEOUT_S     3600
 #define PROCEDURE_DRAIN_TIMEOUT_MAX_S 86400
+
+/* --nvpd-socket's getopt value (a long option only, out of the range of short option letters). */
+#define PROCEDURE_OPT_NVPD_SOCKET 0x100
+
+/* Where the path options reset and reload share go: -s/--state-dir, -S/--socket,
+ * --nvpd-socket, -C/--systemctl, -r/--root. */
+struct procedure_paths {
+	const char **state_dir;
+	const char **socket;
+	const char **nvpd_socket;
+	const char **systemctl;
+	const char **root;
+};
+
+/* The paths of a verb's parsed arguments @a: its state_dir and its options' (a->o) socket,
+ * nvpd_socket, systemctl and root. */
+#define PROCEDURE_PATHS(a)                                                                         \
+	{                                                                                          \
+		.state_dir = &(a)->state_dir, .socket = &(a)->o.socket,                            \
+		.nvpd_socket = &(a)->o.nvpd_socket, .systemctl = &(a)->o.systemctl,                \
+		.root = &(a)->o.root                                                               \
+	}
+
+/* Takes the path option @c with @arg into @p: true when it is one, else false (not taken). */
+bool procedure_cli_path_option(const struct procedure_paths *p, int c, const char *arg);
 
 /* The scheduler options' getopt values (long options only). */
 enum {
@@ -118,3 +152,29 @@ struct json_object *procedure_sched_json(const struct procedure_sched *o);
 
 /* The help lines of the scheduler options (@drain: with --drain and its own). */
 void procedure_sched_help(bool drain);
+
+/*
+ * The scheduler's outcome @ret of a procedure that ran with the return @r (<0: it could not
+ * run, ret->error "VERB: reason"), its result @run and its next rung. Returns @r when < 0, else
+ * 0.
+ */
+int procedure_cli_outcome(const char *verb, int r, const struct gk_engine_result *run,
+			  const char *next_rung, struct gk_around_outcome *ret);
+
+/* A procedure's JSON report, begun: "schema" ("gpukeep.VERB"), "version", "exit", "resumed",
+ * "error", "next_rung". The caller adds its own members, then procedure_cli_report_end().
+ * NULL when out of memory. */
+struct json_object *procedure_cli_report_new(const char *verb, const struct gk_engine_result *run,
+					     const char *next_rung);
+/* Ends it: "daemon" (@daemon, null when none ran), "steps", "differences", "scheduler". */
+void procedure_cli_report_end(struct json_object *o, const char *daemon,
+			      const struct gk_engine_result *run, const struct gk_differences *d,
+			      const struct procedure_sched *sched);
+
+/*
+ * Reports a procedure that ran: with @json its @report (taken; NULL: out of memory) on stdout;
+ * else "VERB refused|failed: ERROR" when it did not succeed, or "VERB: done" (with "(finished
+ * an interrupted VERB)" when it resumed) unless @dry_run.
+ */
+void procedure_cli_report(const char *verb, bool json, struct json_object *report,
+			  const struct gk_engine_result *run, bool dry_run);

@@ -100,6 +100,14 @@ char **jcheck_strv(struct gk_jcheck *c, struct json_object *o, const char *where
 	return out;
 }
 
+void jcheck_nested(struct gk_jcheck *c, int k, const char *what, const char *inner)
+{
+	if (k == -ENOMEM)
+		c->oom = true;
+	else if (k < 0)
+		jcheck_fail(c, "%s: %s", what, strna(inner));
+}
+
 int jcheck_finish(struct gk_jcheck *c, char **ret_error)
 {
 	if (c->oom) {

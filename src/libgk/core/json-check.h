@@ -34,5 +34,9 @@ int jcheck_int(struct gk_jcheck *c, struct json_object *o, const char *where, co
  * when out of memory. */
 char **jcheck_strv(struct gk_jcheck *c, struct json_object *o, const char *where, const char *key);
 
+/* The return @k of a nested reader that names its problem in @inner: -ENOMEM marks @c out of
+ * memory, another failure is recorded as "@what: INNER". */
+void jcheck_nested(struct gk_jcheck *c, int k, const char *what, const char *inner);
+
 /* The verdict: 0, -EBADMSG with the problem moved into *ret_error (when given), or -ENOMEM. */
 int jcheck_finish(struct gk_jcheck *c, char **ret_error);

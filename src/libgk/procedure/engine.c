@@ -16,6 +16,7 @@
 #include "lockfile.h"
 #include "macro.h"
 #include "procedure/engine.h"
+#include "root.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -575,4 +576,20 @@ void engine_result_done(struct gk_engine_result *r)
 	free(r->error);
 	journal_done(&r->journal);
 	*r = (struct gk_engine_result){};
+}
+
+int engine_run_root(const struct gk_procedure *p, const struct gk_engine_opts *o, const char *root,
+		    int *rootfd, void *ctx, struct gk_engine_result *ret)
+{
+	int r;
+
+	*rootfd = root_open(root);
+	if (*rootfd < 0) {
+		ret->exit = GK_EXIT_USAGE;
+		ret->error = strdup_printf("cannot open root %s: %s", root, strerror(-*rootfd));
+		return ret->error ? 0 : -ENOMEM;
+	}
+	r = engine_run(p, o, ctx, ret);
+	*rootfd = safe_close(*rootfd);
+	return r;
 }

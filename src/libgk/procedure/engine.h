@@ -105,6 +105,13 @@ struct gk_engine_result {
 int engine_run(const struct gk_procedure *p, const struct gk_engine_opts *o, void *ctx,
 	       struct gk_engine_result *ret);
 void engine_result_done(struct gk_engine_result *r);
+/*
+ * engine_run() on the node root @root, open in *@rootfd (where @ctx's steps find it) while it
+ * runs and -EBADF after. A root that does not open is exit 2 (usage) in *ret, named in its
+ * error. Returns 0 or -ENOMEM as engine_run().
+ */
+int engine_run_root(const struct gk_procedure *p, const struct gk_engine_opts *o, const char *root,
+		    int *rootfd, void *ctx, struct gk_engine_result *ret);
 
 /* For the steps. */
 void *engine_ctx(struct gk_engine *e);

@@ -88,10 +88,7 @@ void fabric_record_member(struct gk_jcheck *c, struct json_object *parent,
 	if (c->error || c->oom)
 		return;
 	k = fabric_record_from_json(v, ret, &inner);
-	if (k == -ENOMEM)
-		c->oom = true;
-	else if (k < 0)
-		jcheck_fail(c, "record: %s", strna(inner));
+	jcheck_nested(c, k, "record", inner);
 }
 
 int fabric_argv_parse(const char *buf, size_t len, const char *exe, char ***ret)

@@ -306,11 +306,8 @@ static int release_daemon(struct gk_engine *e)
 
 static struct gk_stopper stopper(struct reload_ctx *c)
 {
-	return (struct gk_stopper){.ops = c->ops,
-				   .systemctl = c->o->systemctl,
-				   .grace_ms = c->o->grace_ms,
-				   .units = &c->rec.units,
-				   .containers = &c->rec.containers};
+	return stop_stopper(c->ops, c->o->systemctl, c->o->grace_ms, &c->rec.units,
+			    &c->rec.containers);
 }
 
 static int stop_round(struct gk_engine *e, unsigned round, size_t counts[3])
@@ -435,9 +432,6 @@ int reload_start_units(void *ctx, char ***failed)
 	struct reload_ctx *c = ctx;
 	struct gk_stopper s = stopper(c);
 
-	if (stop_start_units(&s, failed) < 0)
-		return -ENOMEM;
-	if (c->rec.daemon_released && c->rec.daemon_kind == GK_KEEPER_NVPD)
-		return acquire_nvpd(c, failed);
-	return 0;
+	return stop_start_units_reacquire(&s, c->rec.daemon_kind, c->rec.daemon_socket,
+					  c->rec.daemon_gpus, &c->rec.daemon_released, failed);
 }

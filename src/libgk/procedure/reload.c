@@ -9,9 +9,9 @@
 #include "core/json-check.h"
 #include "core/json-util.h"
 #include "macro.h"
+#include "procedure/record-util.h"
 #include "procedure/reload-steps.h"
 #include "procedure/reload.h"
-#include "root.h"
 #include "string-util.h"
 
 static const struct gk_step steps[] = {
@@ -111,36 +111,18 @@ void reload_record_done(struct reload_record *r)
 	*r = (struct reload_record){};
 }
 
-static bool put(struct json_object *o, const char *key, struct json_object *v, bool nullable)
-{
-	if (!v && !nullable)
-		return false;
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
 struct json_object *reload_record_to_json(const struct reload_record *r)
 {
 	struct json_object *o = json_object_new_object();
 	bool ok = o != NULL;
 
-	ok = ok && put(o, "before", baseline_to_json(&r->before), false);
-	ok = ok && put(o, "unload_order", json_strv_new(r->unload_order), false);
-	ok = ok && put(o, "module_parameters", json_strv_new(r->module_params), false);
-	ok = ok && put(o, "units", json_strv_new(r->units), false);
-	ok = ok && put(o, "containers", json_strv_new(r->containers), false);
-	ok = ok && put(o, "daemon_released", json_object_new_boolean(r->daemon_released), false);
-	ok = ok && (!r->daemon_socket ||
-		    put(o, "daemon_socket", json_object_new_string(r->daemon_socket), false));
-	ok = ok && (r->daemon_socket || put(o, "daemon_socket", NULL, true));
-	ok = ok && keeper_record_write(o, r->daemon_kind, r->daemon_gpus);
-	ok = ok && (!r->settings_file ||
-		    put(o, "settings_file", json_object_new_string(r->settings_file), false));
-	ok = ok && (r->settings_file || put(o, "settings_file", NULL, true));
-	ok = ok && put(o, "fabric", fabric_record_to_json(&r->fabric), false);
+	ok = ok && record_put(o, "before", baseline_to_json(&r->before));
+	ok = ok && record_put(o, "unload_order", json_strv_new(r->unload_order));
+	ok = ok && record_put(o, "module_parameters", json_strv_new(r->module_params));
+	ok = ok && record_put_stopped(o, r->units, r->containers, r->daemon_released);
+	ok = ok && record_put_daemon(o, r->daemon_socket, r->daemon_kind, r->daemon_gpus);
+	ok = ok && record_put_string(o, "settings_file", r->settings_file);
+	ok = ok && record_put(o, "fabric", fabric_record_to_json(&r->fabric));
 	if (!ok) {
 		json_object_put(o);
 		return NULL;
@@ -152,7 +134,6 @@ int reload_record_from_json(struct json_object *o, struct reload_record *ret, ch
 {
 	struct reload_record r = {};
 	struct gk_jcheck c = {};
-	struct json_object *v;
 	int k;
 
 	if (!json_object_is_type(o, json_type_object)) {
@@ -160,35 +141,15 @@ int reload_record_from_json(struct json_object *o, struct reload_record *ret, ch
 		jcheck_fail(&c, "record: missing (the journal has no record of the node)");
 		return jcheck_finish(&c, ret_error);
 	}
-	v = jcheck_field(&c, o, "record", "before", json_type_object, false);
-	if (v) {
-		_cleanup_free_ char *inner = NULL;
-
-		k = baseline_from_json(v, &r.before, &inner);
-		if (k == -ENOMEM)
-			c.oom = true;
-		else if (k < 0)
-			jcheck_fail(&c, "before: %s", strna(inner));
-	}
+	record_read_before(&c, o, &r.before);
 	r.unload_order = jcheck_strv(&c, o, "record", "unload_order");
 	r.module_params = jcheck_strv(&c, o, "record", "module_parameters");
-	r.units = jcheck_strv(&c, o, "record", "units");
-	/* containers came with the engine: a 0.x journal has none */
-	if (json_object_object_get_ex(o, "containers", NULL))
-		r.containers = jcheck_strv(&c, o, "record", "containers");
-	else if (!(r.containers = calloc(1, sizeof(char *))))
-		c.oom = true;
-	v = jcheck_field(&c, o, "record", "daemon_released", json_type_boolean, false);
-	r.daemon_released = v && json_object_get_boolean(v);
+	record_read_stopped(&c, o, true, &r.units, &r.containers, &r.daemon_released);
 	r.settings_file = jcheck_string(&c, o, "record", "settings_file", true);
-	r.daemon_socket = jcheck_string(&c, o, "record", "daemon_socket", true);
-	keeper_record_read(&c, o, &r.daemon_kind, &r.daemon_gpus);
+	record_read_daemon(&c, o, &r.daemon_socket, &r.daemon_kind, &r.daemon_gpus);
 	/* the fabric came after the engine: older journals have none */
 	fabric_record_member(&c, o, &r.fabric);
-	if (!c.error && !c.oom && !r.daemon_socket)
-		jcheck_fail(&c, "record: daemon_socket is null");
-	if (!c.error && r.settings_file && strchr(r.settings_file, '/'))
-		jcheck_fail(&c, "record: settings_file must name a file of the state directory");
+	record_check_files(&c, r.daemon_socket, r.settings_file);
 	k = jcheck_finish(&c, ret_error);
 	if (k < 0) {
 		reload_record_done(&r);
@@ -251,17 +212,9 @@ int reload_run(const struct gk_reload_opts *o, struct gk_reload_result *ret)
 	int r;
 
 	*ret = (struct gk_reload_result){.diag = -1};
-	c.rootfd = root_open(o->root);
-	if (c.rootfd < 0) {
-		ret->run.exit = GK_EXIT_USAGE;
-		ret->run.error =
-			strdup_printf("cannot open root %s: %s", o->root, strerror(-c.rootfd));
-		return ret->run.error ? 0 : -ENOMEM;
-	}
-	r = engine_run(&reload_procedure, &o->engine, &c, &ret->run);
+	r = engine_run_root(&reload_procedure, &o->engine, o->root, &c.rootfd, &c, &ret->run);
 	reload_forget(&c);
 	reload_record_done(&c.rec);
-	safe_close(c.rootfd);
 	return r;
 }
 

@@ -324,11 +324,8 @@ int reset_step_preflight(struct gk_engine *e, char **ret_detail)
 
 static struct gk_stopper stopper(struct reset_ctx *c)
 {
-	return (struct gk_stopper){.ops = c->ops,
-				   .systemctl = c->o->systemctl,
-				   .grace_ms = c->o->grace_ms,
-				   .units = &c->rec.units,
-				   .containers = &c->rec.containers};
+	return stop_stopper(c->ops, c->o->systemctl, c->o->grace_ms, &c->rec.units,
+			    &c->rec.containers);
 }
 
 /* Which targets gpukeepd holds open now: they opened fine, so they are on the bus. */
@@ -511,9 +508,6 @@ int reset_start_units(void *ctx, char ***failed)
 	struct reset_ctx *c = ctx;
 	struct gk_stopper s = stopper(c);
 
-	if (stop_start_units(&s, failed) < 0)
-		return -ENOMEM;
-	if (c->rec.daemon_released && c->rec.daemon_kind == GK_KEEPER_NVPD)
-		return nvpd_acquire(c, failed);
-	return 0;
+	return stop_start_units_reacquire(&s, c->rec.daemon_kind, c->rec.daemon_socket,
+					  c->rec.daemon_held, &c->rec.daemon_released, failed);
 }

@@ -9,9 +9,9 @@
 #include "core/json-util.h"
 #include "macro.h"
 #include "node/pci.h"
+#include "procedure/record-util.h"
 #include "procedure/reset-steps.h"
 #include "procedure/reset.h"
-#include "root.h"
 #include "string-util.h"
 
 static const struct gk_step steps[] = {
@@ -101,51 +101,24 @@ void reset_record_done(struct reset_record *r)
 	*r = (struct reset_record){};
 }
 
-static bool put(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (!v)
-		return false;
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
-static bool put_string(struct json_object *o, const char *key, const char *s)
-{
-	struct json_object *v = NULL;
-
-	if (s && !(v = json_object_new_string(s)))
-		return false;
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
 struct json_object *reset_record_to_json(const struct reset_record *r)
 {
 	struct json_object *o = json_object_new_object();
 	bool ok = o != NULL;
 
-	ok = ok && put(o, "targets", json_strv_new(r->targets));
-	ok = ok && put(o, "nodes", json_strv_new(r->nodes));
-	ok = ok && put(o, "methods", json_strv_new(r->methods));
-	ok = ok && put(o, "phases", json_strv_new(r->phases));
-	ok = ok && put(o, "outcomes", json_strv_new(r->outcomes));
-	ok = ok && put(o, "before", baseline_to_json(&r->before));
-	ok = ok && put(o, "units", json_strv_new(r->units));
-	ok = ok && put(o, "containers", json_strv_new(r->containers));
-	ok = ok && put(o, "daemon_released", json_object_new_boolean(r->daemon_released));
-	ok = ok && put(o, "daemon_held", json_strv_new(r->daemon_held));
-	ok = ok && put_string(o, "daemon_socket", r->daemon_socket);
-	ok = ok && keeper_record_write(o, r->daemon_kind, NULL);
-	ok = ok && put_string(o, "settings_file", r->settings_file);
-	ok = ok && put_string(o, "nvlink_note", r->nvlink_note);
-	ok = ok && put(o, "fabric", fabric_record_to_json(&r->fabric));
-	ok = ok && (!r->nvlinks || put(o, "nvlinks", json_strv_new(r->nvlinks)));
+	ok = ok && record_put(o, "targets", json_strv_new(r->targets));
+	ok = ok && record_put(o, "nodes", json_strv_new(r->nodes));
+	ok = ok && record_put(o, "methods", json_strv_new(r->methods));
+	ok = ok && record_put(o, "phases", json_strv_new(r->phases));
+	ok = ok && record_put(o, "outcomes", json_strv_new(r->outcomes));
+	ok = ok && record_put(o, "before", baseline_to_json(&r->before));
+	ok = ok && record_put_stopped(o, r->units, r->containers, r->daemon_released);
+	ok = ok && record_put(o, "daemon_held", json_strv_new(r->daemon_held));
+	ok = ok && record_put_daemon(o, r->daemon_socket, r->daemon_kind, NULL);
+	ok = ok && record_put_string(o, "settings_file", r->settings_file);
+	ok = ok && record_put_string(o, "nvlink_note", r->nvlink_note);
+	ok = ok && record_put(o, "fabric", fabric_record_to_json(&r->fabric));
+	ok = ok && (!r->nvlinks || record_put(o, "nvlinks", json_strv_new(r->nvlinks)));
 	if (!ok) {
 		json_object_put(o);
 		return NULL;
@@ -190,17 +163,13 @@ static void check_fields(struct gk_jcheck *c, struct reset_record *r)
 	check_list(c, r->methods, n, "methods", methods);
 	check_list(c, r->phases, n, "phases", phases);
 	check_list(c, r->outcomes, n, "outcomes", NULL);
-	if (!c->error && !c->oom && !r->daemon_socket)
-		jcheck_fail(c, "record: daemon_socket is null");
-	if (!c->error && r->settings_file && strchr(r->settings_file, '/'))
-		jcheck_fail(c, "record: settings_file must name a file of the state directory");
+	record_check_files(c, r->daemon_socket, r->settings_file);
 }
 
 int reset_record_from_json(struct json_object *o, struct reset_record *ret, char **ret_error)
 {
 	struct reset_record r = {};
 	struct gk_jcheck c = {};
-	struct json_object *v;
 	int k;
 
 	if (!json_object_is_type(o, json_type_object)) {
@@ -212,23 +181,10 @@ int reset_record_from_json(struct json_object *o, struct reset_record *ret, char
 	r.methods = jcheck_strv(&c, o, "record", "methods");
 	r.phases = jcheck_strv(&c, o, "record", "phases");
 	r.outcomes = jcheck_strv(&c, o, "record", "outcomes");
-	v = jcheck_field(&c, o, "record", "before", json_type_object, false);
-	if (v) {
-		_cleanup_free_ char *inner = NULL;
-
-		k = baseline_from_json(v, &r.before, &inner);
-		if (k == -ENOMEM)
-			c.oom = true;
-		else if (k < 0)
-			jcheck_fail(&c, "before: %s", strna(inner));
-	}
-	r.units = jcheck_strv(&c, o, "record", "units");
-	r.containers = jcheck_strv(&c, o, "record", "containers");
-	v = jcheck_field(&c, o, "record", "daemon_released", json_type_boolean, false);
-	r.daemon_released = v && json_object_get_boolean(v);
+	record_read_before(&c, o, &r.before);
+	record_read_stopped(&c, o, false, &r.units, &r.containers, &r.daemon_released);
 	r.daemon_held = jcheck_strv(&c, o, "record", "daemon_held");
-	r.daemon_socket = jcheck_string(&c, o, "record", "daemon_socket", true);
-	keeper_record_read(&c, o, &r.daemon_kind, NULL);
+	record_read_daemon(&c, o, &r.daemon_socket, &r.daemon_kind, NULL);
 	r.settings_file = jcheck_string(&c, o, "record", "settings_file", true);
 	r.nvlink_note = jcheck_string(&c, o, "record", "nvlink_note", true);
 	/* the fabric and the NVLinks came after the engine: older journals have neither */
@@ -313,17 +269,9 @@ int reset_run(const struct gk_reset_opts *o, struct gk_reset_result *ret)
 	int r;
 
 	*ret = (struct gk_reset_result){};
-	c.rootfd = root_open(o->root);
-	if (c.rootfd < 0) {
-		ret->run.exit = GK_EXIT_USAGE;
-		ret->run.error =
-			strdup_printf("cannot open root %s: %s", o->root, strerror(-c.rootfd));
-		return ret->run.error ? 0 : -ENOMEM;
-	}
-	r = engine_run(&reset_procedure, &o->engine, &c, &ret->run);
+	r = engine_run_root(&reset_procedure, &o->engine, o->root, &c.rootfd, &c, &ret->run);
 	reset_forget(&c);
 	reset_record_done(&c.rec);
-	safe_close(c.rootfd);
 	return r;
 }
 

@@ -144,3 +144,24 @@ int stop_start_units(const struct gk_stopper *s, char ***failed)
 	}
 	return 0;
 }
+
+struct gk_stopper stop_stopper(const struct gk_node_ops *ops, const char *systemctl,
+			       unsigned grace_ms, char ***units, char ***containers)
+{
+	return (struct gk_stopper){.ops = ops,
+				   .systemctl = systemctl,
+				   .grace_ms = grace_ms,
+				   .units = units,
+				   .containers = containers};
+}
+
+int stop_start_units_reacquire(const struct gk_stopper *s, enum gk_keeper_kind kind,
+			       const char *socket, char *const *gpus, bool *released,
+			       char ***failed)
+{
+	if (stop_start_units(s, failed) < 0)
+		return -ENOMEM;
+	if (*released && kind == GK_KEEPER_NVPD)
+		return keeper_nvpd_reacquire(s->ops, socket, gpus, released, failed);
+	return 0;
+}

@@ -8,6 +8,7 @@
 
 #include "node/holders.h"
 #include "procedure/engine.h"
+#include "procedure/keeper.h"
 #include "procedure/node-ops.h"
 #include "procedure/reload-plan.h"
 
@@ -37,3 +38,18 @@ int stop_plan(struct gk_engine *e, const struct gk_stopper *s, const struct gk_r
 
 /* Starts the recorded units again; what failed is appended to *failed. 0 or -ENOMEM. */
 int stop_start_units(const struct gk_stopper *s, char ***failed);
+
+/* A stopper for a procedure: its @ops, @systemctl and @grace_ms, and its record's lists of the
+ * @units and @containers it stopped (filled as it stops them). */
+struct gk_stopper stop_stopper(const struct gk_node_ops *ops, const char *systemctl,
+			       unsigned grace_ms, char ***units, char ***containers);
+
+/*
+ * Starts the recorded units again (stop_start_units()); then, when the record's daemon is
+ * nvidia-persistenced (@kind) that released (*@released) and has not taken the GPUs again (it
+ * was stopped as a unit and runs again now), it re-acquires @gpus through @socket
+ * (keeper_nvpd_reacquire()). What failed is appended to *failed. 0 or -ENOMEM.
+ */
+int stop_start_units_reacquire(const struct gk_stopper *s, enum gk_keeper_kind kind,
+			       const char *socket, char *const *gpus, bool *released,
+			       char ***failed);
