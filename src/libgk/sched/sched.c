@@ -149,10 +149,30 @@ static int drain_prepare(struct gk_sched *s, const char *fault, bool has_op, cha
 	return 1;
 }
 
+/* State=DRAIN with @reason (on a drained node it replaces the reason), then a check that Slurm
+ * shows the node drained with it; the handle then owns @reason. @what names the change in the
+ * error ("drain", "new reason"). 0 or -errno. */
+static int drain_checked(struct gk_sched *s, const char *reason, const char *what)
+{
+	struct gk_slurm_node n;
+	int r;
+
+	r = s->ops->drain(s, reason);
+	if (r < 0)
+		return r;
+	r = sched_query(s, &n);
+	if (r < 0)
+		return r;
+	if (!(n.flags & GK_SLURM_DRAIN) || !streq(n.reason, reason))
+		return sched_error(s, -EIO, "node %s: %s did not take: state %s, reason '%s'",
+				   s->node, what, n.state, n.reason);
+	snprintf(s->reason, sizeof(s->reason), "%s", reason);
+	return 0;
+}
+
 int sched_drain(struct gk_sched *s, const char *fault, enum gk_sched_verdict *ret_verdict)
 {
 	char reason[GK_SCHED_REASON_LEN + 1];
-	struct gk_slurm_node n;
 	enum gk_sched_verdict v;
 	int r;
 
@@ -162,16 +182,9 @@ int sched_drain(struct gk_sched *s, const char *fault, enum gk_sched_verdict *re
 			*ret_verdict = v;
 		return r < 0 ? r : 0;
 	}
-	r = s->ops->drain(s, reason);
+	r = drain_checked(s, reason, "drain");
 	if (r < 0)
 		return r;
-	r = sched_query(s, &n);
-	if (r < 0)
-		return r;
-	if (!(n.flags & GK_SLURM_DRAIN) || !streq(n.reason, reason))
-		return sched_error(s, -EIO, "node %s: drain did not take: state %s, reason '%s'",
-				   s->node, n.state, n.reason);
-	snprintf(s->reason, sizeof(s->reason), "%s", reason);
 	*ret_verdict = GK_SCHED_ACT;
 	return 0;
 }
@@ -305,17 +318,9 @@ int sched_mark_if_ours(struct gk_sched *s, const char *fault, enum gk_sched_verd
 		return 0;
 	}
 	/* State=DRAIN on a drained node replaces its reason and keeps it drained */
-	r = s->ops->drain(s, reason);
+	r = drain_checked(s, reason, "new reason");
 	if (r < 0)
 		return r;
-	r = sched_query(s, &n);
-	if (r < 0)
-		return r;
-	if (!(n.flags & GK_SLURM_DRAIN) || !streq(n.reason, reason))
-		return sched_error(s, -EIO,
-				   "node %s: new reason did not take: state %s, reason '%s'",
-				   s->node, n.state, n.reason);
-	snprintf(s->reason, sizeof(s->reason), "%s", reason);
 	*ret_verdict = GK_SCHED_ACT;
 	return 0;
 }
