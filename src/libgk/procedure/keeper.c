@@ -8,6 +8,7 @@
 #include "core/gk-exit.h"
 #include "core/json-util.h"
 #include "node/pci.h"
+#include "nvpd/nvpd-client.h"
 #include "procedure/keeper.h"
 #include "string-util.h"
 
@@ -228,17 +229,26 @@ int keeper_adopt(enum gk_keeper_kind kind, const char *socket, bool released,
 	return 0;
 }
 
-int keeper_adopt_verdict(struct gk_engine *e, int r, enum gk_keeper_kind rec_kind,
-			 const char *rec_socket, enum gk_keeper_kind kind, const char *socket)
+int keeper_adopt_step(struct gk_engine *e, enum gk_keeper_kind kind, const char *socket,
+		      bool released, enum gk_keeper_kind *rec_kind, char **rec_socket)
 {
+	int r = keeper_adopt(kind, socket, released, rec_kind, rec_socket);
+
+	if (r == 0)
+		return 0;
 	if (r == -ENOMEM)
 		return engine_verdict(e, GK_EXIT_FAILED, "out of memory");
 	return engine_verdict(e, GK_EXIT_FAILED,
 			      "the GPUs were released through %s at %s by an earlier run, but %s "
 			      "answers now at %s: only the daemon that released them can "
 			      "re-acquire them; start it again and rerun",
-			      keeper_kind_to_string(rec_kind), rec_socket,
+			      keeper_kind_to_string(*rec_kind), *rec_socket,
 			      keeper_kind_to_string(kind), socket);
+}
+
+const char *keeper_nvpd_socket(const char *option)
+{
+	return option ? option : NVPD_SOCKET_PATH;
 }
 
 int keeper_nvpd_release(struct gk_engine *e, const struct gk_node_ops *ops, const char *socket,

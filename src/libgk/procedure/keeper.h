@@ -94,9 +94,12 @@ bool keeper_record_write(struct json_object *o, enum gk_keeper_kind kind, char *
  */
 int keeper_adopt(enum gk_keeper_kind kind, const char *socket, bool released,
 		 enum gk_keeper_kind *rec_kind, char **rec_socket);
-/* The verdict (exit 1) for keeper_adopt()'s error @r. */
-int keeper_adopt_verdict(struct gk_engine *e, int r, enum gk_keeper_kind rec_kind,
-			 const char *rec_socket, enum gk_keeper_kind kind, const char *socket);
+/* The release step's keeper_adopt(): 0, or its verdict (exit 1) naming both daemons. */
+int keeper_adopt_step(struct gk_engine *e, enum gk_keeper_kind kind, const char *socket,
+		      bool released, enum gk_keeper_kind *rec_kind, char **rec_socket);
+
+/* nvidia-persistenced's socket: @option (--nvpd-socket), else NVPD_SOCKET_PATH. */
+const char *keeper_nvpd_socket(const char *option);
 
 /*
  * The release step's part for nvidia-persistenced: adds to *@kept those of @gpus it keeps,

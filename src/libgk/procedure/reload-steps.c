@@ -13,7 +13,6 @@
 #include "fileio.h"
 #include "macro.h"
 #include "node/holders-stop.h"
-#include "nvpd/nvpd-client.h"
 #include "procedure/reload-steps.h"
 #include "procedure/stop.h"
 #include "spawn-util.h"
@@ -49,15 +48,10 @@ int reload_observe(struct gk_engine *e, bool holders)
 	if (r < 0)
 		return engine_verdict(e, GK_EXIT_FAILED, "cannot scan for GPU holders: %s",
 				      strerror(-r));
-	pid = keeper_detect(c->ops, c->o->socket, reload_nvpd_socket(c->o), DAEMON_TIMEOUT_MS,
-			    &c->daemon_kind);
+	pid = keeper_detect(c->ops, c->o->socket, keeper_nvpd_socket(c->o->nvpd_socket),
+			    DAEMON_TIMEOUT_MS, &c->daemon_kind);
 	c->daemon_pid = pid > 0 ? pid : 0;
 	return 0;
-}
-
-const char *reload_nvpd_socket(const struct gk_reload_opts *o)
-{
-	return o->nvpd_socket ? o->nvpd_socket : NVPD_SOCKET_PATH;
 }
 
 #define NO_DRIVER                                                                                  \
@@ -275,15 +269,14 @@ static int release_daemon(struct gk_engine *e)
 {
 	struct reload_ctx *c = reload_ctx(e);
 	bool nvpd = c->daemon_kind == GK_KEEPER_NVPD;
-	const char *socket = nvpd ? reload_nvpd_socket(c->o) : c->o->socket;
+	const char *socket = nvpd ? keeper_nvpd_socket(c->o->nvpd_socket) : c->o->socket;
 	int r;
 
 	/* the daemon that answers now is the one to re-acquire through, after a kill too */
-	r = keeper_adopt(c->daemon_kind, socket, c->rec.daemon_released, &c->rec.daemon_kind,
-			 &c->rec.daemon_socket);
-	if (r < 0)
-		return keeper_adopt_verdict(e, r, c->rec.daemon_kind, c->rec.daemon_socket,
-					    c->daemon_kind, socket);
+	r = keeper_adopt_step(e, c->daemon_kind, socket, c->rec.daemon_released,
+			      &c->rec.daemon_kind, &c->rec.daemon_socket);
+	if (r != 0)
+		return r;
 	c->res->daemon = keeper_kind_to_string(c->daemon_kind);
 	if (nvpd)
 		return release_nvpd(e);

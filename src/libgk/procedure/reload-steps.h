@@ -55,8 +55,6 @@ struct reload_ctx *reload_ctx(struct gk_engine *e);
  * exit code. */
 int reload_observe(struct gk_engine *e, bool holders);
 void reload_forget(struct reload_ctx *c);
-/* nvidia-persistenced's socket for @o: its option, else NVPD_SOCKET_PATH. */
-const char *reload_nvpd_socket(const struct gk_reload_opts *o);
 
 int step_lock_check(struct gk_engine *e, char **ret_plan);
 int step_lock(struct gk_engine *e, char **ret_detail);

@@ -10,7 +10,6 @@
 #include "core/gk-exit.h"
 #include "fileio.h"
 #include "macro.h"
-#include "nvpd/nvpd-client.h"
 #include "procedure/reload-plan.h"
 #include "procedure/reset-plan.h"
 #include "procedure/reset-steps.h"
@@ -61,8 +60,7 @@ int reset_observe(struct gk_engine *e, bool holders)
 		return engine_verdict(e, GK_EXIT_FAILED, "cannot scan for GPU holders: %s",
 				      strerror(-r));
 	reset_fabric_manager_keep(c);
-	pid = keeper_detect(c->ops, c->o->socket,
-			    c->o->nvpd_socket ? c->o->nvpd_socket : NVPD_SOCKET_PATH,
+	pid = keeper_detect(c->ops, c->o->socket, keeper_nvpd_socket(c->o->nvpd_socket),
 			    STOP_DAEMON_TIMEOUT_MS, &c->daemon_kind);
 	c->daemon_pid = pid > 0 ? pid : 0;
 	all = holders_other_than(c->holders, c->daemon_pid);
@@ -348,17 +346,14 @@ static int release_daemon(struct gk_engine *e)
 {
 	struct reset_ctx *c = reset_ctx(e);
 	bool nvpd = c->daemon_kind == GK_KEEPER_NVPD;
-	const char *socket = !nvpd		 ? c->o->socket
-			     : c->o->nvpd_socket ? c->o->nvpd_socket
-						 : NVPD_SOCKET_PATH;
+	const char *socket = nvpd ? keeper_nvpd_socket(c->o->nvpd_socket) : c->o->socket;
 	int r;
 
 	/* the daemon that answers now is the one to re-acquire through, after a kill too */
-	r = keeper_adopt(c->daemon_kind, socket, c->rec.daemon_released, &c->rec.daemon_kind,
-			 &c->rec.daemon_socket);
-	if (r < 0)
-		return keeper_adopt_verdict(e, r, c->rec.daemon_kind, c->rec.daemon_socket,
-					    c->daemon_kind, socket);
+	r = keeper_adopt_step(e, c->daemon_kind, socket, c->rec.daemon_released,
+			      &c->rec.daemon_kind, &c->rec.daemon_socket);
+	if (r != 0)
+		return r;
 	c->res->daemon = keeper_kind_to_string(c->daemon_kind);
 	/* nvidia-persistenced: the targets it keeps (its get says enabled) are set disabled */
 	if (nvpd)
