@@ -118,19 +118,12 @@ static void with_slurm(struct reboot_args *a, const char *fault)
 {
 	struct gk_sched *s = &a->sched.s;
 	char reason[GK_SCHED_REASON_LEN + 1];
-	struct gk_slurm_node n;
 	enum gk_sched_verdict v;
 	int r;
 
 	if (sched_reason_format(fault, reason, sizeof(reason)) < 0)
 		return fail(a, GK_EXIT_USAGE, "no fault given for gpukeep's reason (--reason)");
-	if (a->dry_run) {
-		r = sched_query(s, &n);
-		v = sched_decide_drain(&n);
-		if (r == 0 && v == GK_SCHED_ALREADY)
-			v = GK_SCHED_ACT; /* our own drain turns into the reboot */
-	} else
-		r = sched_reboot_asap(s, fault, &v);
+	r = a->dry_run ? sched_drain_would(s, fault, true, &v) : sched_reboot_asap(s, fault, &v);
 	if (r < 0)
 		return fail(a,
 			    r == -EHOSTUNREACH || r == -ETIMEDOUT ? GK_EXIT_PRECONDITION

@@ -124,6 +124,10 @@ gk_check "... the node stays drained by gpukeep, saying why" -- \
 back_in_service
 
 # gpukeep reboot: the job keeps the reboot pending (ASAP waits for it)
+gk_expect_exit 0 "gpukeep reboot --dry-run with Slurm" -- "$GPUKEEP" reboot --dry-run --reason "Xid 79 on 0000:07:00.0, reboot"
+gk_check "... says what it would ask Slurm" -- \
+	grep -qx "reboot (dry run): would run: scontrol reboot ASAP nextstate=RESUME reason='gpukeep: Xid 79 on 0000:07:00.0, reboot' $N" "$GK_TMP/last.out"
+gk_check "... and asks nothing" -- no_reboot
 gk_expect_exit 0 "gpukeep reboot with Slurm" -- "$GPUKEEP" reboot --reason "Xid 79 on 0000:07:00.0, reboot"
 gk_check "... says it asked Slurm" -- grep -q "reboot requested once its jobs end" "$GK_TMP/last.out"
 gk_check "... Slurm has a reboot pending" -- slurm_wait_until 10 reboot_requested
@@ -147,6 +151,8 @@ gk_expect_exit 3 "gpukeep reboot on a node someone else drained" -- "$GPUKEEP" r
 gk_check "... refused" -- grep -q "drained by someone else, left alone; nothing done" "$GK_TMP/last.out"
 gk_check "... their reason kept" -- slurm_drained_for "memory test, Ann"
 gk_check "... no reboot asked" -- no_reboot
+gk_expect_exit 3 "gpukeep reboot --dry-run on that node: refused the same" -- "$GPUKEEP" reboot --dry-run
+gk_check "... in the same words" -- grep -q "drained by someone else, left alone; nothing done" "$GK_TMP/last.out"
 back_in_service
 
 # slurmctld unreachable: nothing disruptive

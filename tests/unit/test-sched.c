@@ -175,6 +175,31 @@ static void test_open_record_reused(void **state)
 			    "reboot ASAP nextstate=RESUME reason=gpukeep: Xid 79 n1");
 }
 
+/* The dry run's decision: what sched_drain() or sched_reboot_asap() would do, nothing changed. */
+static void test_drain_would(void **state)
+{
+	struct fake f = {.state = "IDLE"};
+	enum gk_sched_verdict v;
+	struct gk_sched s;
+
+	open_fake(&s, &f);
+	assert_int_equal(sched_drain_would(&s, "Xid 79", false, &v), 0);
+	assert_int_equal(v, GK_SCHED_ACT);
+	f = (struct fake){.state = "IDLE+DRAIN", .reason = "gpukeep: Xid 48"};
+	open_fake(&s, &f);
+	assert_int_equal(sched_drain_would(&s, "Xid 79", false, &v), 0);
+	assert_int_equal(v, GK_SCHED_ALREADY);
+	assert_string_equal(s.reason, "gpukeep: Xid 48"); /* adopted, as sched_drain() does */
+	assert_int_equal(sched_drain_would(&s, "Xid 79", true, &v), 0);
+	assert_int_equal(v, GK_SCHED_ACT); /* gpukeep's own drain turns into the reboot */
+	snprintf(f.reason, sizeof(f.reason), "disk full");
+	assert_int_equal(sched_drain_would(&s, "Xid 79", true, &v), 0);
+	assert_int_equal(v, GK_SCHED_FOREIGN);
+	assert_int_equal(f.updates, 0);
+	f.unreachable = true;
+	assert_int_equal(sched_drain_would(&s, "Xid 79", false, &v), -EHOSTUNREACH);
+}
+
 static void test_foreign_left_alone(void **state)
 {
 	struct fake f = {.state = "IDLE+DRAIN", .reason = "disk full"};
@@ -388,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_decide_resume),
 		cmocka_unit_test(test_drain_resume),
 		cmocka_unit_test(test_open_record_reused),
+		cmocka_unit_test(test_drain_would),
 		cmocka_unit_test(test_foreign_left_alone),
 		cmocka_unit_test(test_edited_left_alone),
 		cmocka_unit_test(test_drain_did_not_take),

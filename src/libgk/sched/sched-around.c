@@ -121,18 +121,14 @@ static int step_drain(struct around *a)
 	const char *name = a->s->ops->name, *node = a->s->node;
 	char reason[GK_SCHED_REASON_LEN + 1];
 	enum gk_sched_verdict v;
-	struct gk_slurm_node n = {};
 	int r;
 
 	if (sched_reason_format(a->o->fault, reason, sizeof(reason)) < 0)
 		return refuse(a, "no fault given for gpukeep's reason (--reason)");
-	if (a->o->dry_run) {
-		r = a->s->ops->drain ? sched_query(a->s, &n) : 0;
-		v = a->s->ops->drain ? sched_decide_drain(&n) : GK_SCHED_UNMANAGED;
-		if (v == GK_SCHED_ACT)
-			snprintf(a->res->reason, sizeof(a->res->reason), "%s", reason);
-	} else
-		r = sched_drain(a->s, a->o->fault, &v);
+	r = a->o->dry_run ? sched_drain_would(a->s, a->o->fault, false, &v)
+			  : sched_drain(a->s, a->o->fault, &v);
+	if (r == 0 && a->o->dry_run && v == GK_SCHED_ACT)
+		snprintf(a->res->reason, sizeof(a->res->reason), "%s", reason);
 	if (r < 0)
 		return refuse(a, "%s: %s", name, sched_last_error(a->s));
 	a->res->drain = v;
@@ -145,8 +141,7 @@ static int step_drain(struct around *a)
 		say(a, "%s: %s node %s: %s", name, a->o->dry_run ? "would drain" : "drained", node,
 		    a->o->dry_run ? reason : a->s->reason);
 	else if (v == GK_SCHED_ALREADY)
-		say(a, "%s: node %s already drained by gpukeep: %s", name, node,
-		    a->o->dry_run ? n.reason : a->s->reason);
+		say(a, "%s: node %s already drained by gpukeep: %s", name, node, a->s->reason);
 	else if (sched_around_may_proceed(v))
 		say(a,
 		    "%s: node %s: %s; out of the pool all the same: going on, and it will not be "

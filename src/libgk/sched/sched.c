@@ -189,6 +189,21 @@ int sched_drain(struct gk_sched *s, const char *fault, enum gk_sched_verdict *re
 	return 0;
 }
 
+int sched_drain_would(struct gk_sched *s, const char *fault, bool reboot,
+		      enum gk_sched_verdict *ret_verdict)
+{
+	char reason[GK_SCHED_REASON_LEN + 1];
+	enum gk_sched_verdict v;
+	int r;
+
+	r = drain_prepare(s, fault, reboot ? s->ops->reboot_asap : s->ops->drain, reason,
+			  sizeof(reason), &v);
+	if (r < 0)
+		return r;
+	*ret_verdict = reboot && v == GK_SCHED_ALREADY ? GK_SCHED_ACT : v;
+	return 0;
+}
+
 int sched_jobs(struct gk_sched *s, char **ret_ids)
 {
 	if (!s->ops->jobs) {

@@ -103,6 +103,15 @@ int sched_query(struct gk_sched *s, struct gk_slurm_node *ret);
  */
 int sched_drain(struct gk_sched *s, const char *fault, enum gk_sched_verdict *ret_verdict);
 
+/*
+ * What sched_drain() (@reboot false) or sched_reboot_asap() (@reboot true) would decide now,
+ * changing nothing (a dry run): *ret_verdict as there, ACT when it would act (for a reboot,
+ * also on gpukeep's own drain, which turns into the reboot). A drain of gpukeep's already in
+ * place is adopted as there. 0, or -errno as there.
+ */
+int sched_drain_would(struct gk_sched *s, const char *fault, bool reboot,
+		      enum gk_sched_verdict *ret_verdict);
+
 /* Jobs running (or completing, suspended, configuring) on the node: the count, and their ids
  * joined by ',' in *ret_ids when given (malloc()ed, NULL when none). Returns >= 0 or -errno. */
 int sched_jobs(struct gk_sched *s, char **ret_ids);
