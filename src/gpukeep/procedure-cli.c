@@ -238,29 +238,11 @@ int procedure_sched_open(struct procedure_sched *o, const char *verb)
 	return -1;
 }
 
-struct sched_progress {
-	int64_t last_ms;
-	unsigned last_jobs;
-	const char *node;
-};
-
-/* The wait on stderr: a line when the count changes, and every 10 s. */
-static void wait_progress(void *userdata, unsigned jobs, unsigned left_ms)
-{
-	struct sched_progress *p = userdata;
-	int64_t now = now_ms();
-
-	if (p->last_ms && jobs == p->last_jobs && now - p->last_ms < 10000)
-		return;
-	p->last_ms = now;
-	p->last_jobs = jobs;
-	fprintf(stderr, "slurm: node %s: %u job(s) left, %u s left\n", p->node, jobs,
-		(left_ms + 999) / 1000);
-}
-
 struct sched_say {
 	struct procedure_cli *cli;
-	struct sched_progress progress;
+	const char *node;
+	int64_t last_ms; /* the wait's last progress line, and its count */
+	unsigned last_jobs;
 };
 
 static void sched_say_line(void *userdata, const char *line)
@@ -270,11 +252,18 @@ static void sched_say_line(void *userdata, const char *line)
 	s->cli->ops.say(s->cli, line);
 }
 
+/* The wait on stderr: a line when the count changes, and every 10 s. */
 static void sched_progress_line(void *userdata, unsigned jobs, unsigned left_ms)
 {
 	struct sched_say *s = userdata;
+	int64_t now = now_ms();
 
-	wait_progress(&s->progress, jobs, left_ms);
+	if (s->last_ms && jobs == s->last_jobs && now - s->last_ms < 10000)
+		return;
+	s->last_ms = now;
+	s->last_jobs = jobs;
+	fprintf(stderr, "slurm: node %s: %u job(s) left, %u s left\n", s->node, jobs,
+		(left_ms + 999) / 1000);
 }
 
 static void print_refusal(struct procedure_sched *o, const char *verb, bool json)
@@ -337,7 +326,7 @@ int procedure_sched_run(struct procedure_sched *o, struct procedure_cli *cli, co
 			print_refusal(o, verb, cli->json);
 		return r;
 	}
-	say.progress.node = o->s.node;
+	say.node = o->s.node;
 	r = sched_around_run(&o->s, &ao, proc, userdata, &o->res);
 	if (r < 0) {
 		log_error_errno(r, "%s: %m", verb);
